@@ -1,0 +1,5 @@
+"""Allow ``python -m meterwall``."""
+
+from meterwall.cli import main
+
+raise SystemExit(main())

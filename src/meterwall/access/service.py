@@ -1,0 +1,85 @@
+"""The access service: load what is known about the reader, consult the meter, decide.
+
+This is the only place where the pure rules meet the meter store.  A meter
+store that cannot be reached never becomes an error page: the publisher's
+``meter_failure`` setting says whether such a request is let through with a
+notice (``open``) or shown the teaser (``closed``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from meterwall.access.model import (
+    ArticleAccess,
+    Decision,
+    Granted,
+    MeterWindow,
+    Policy,
+    ReaderState,
+)
+from meterwall.access.policy import decide, limit_for, meter_applies, meter_window
+from meterwall.metering.ports import CountedRead, MeterStore, MeterUnavailable
+
+log = logging.getLogger(__name__)
+
+METER_UNAVAILABLE = "meter_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReport:
+    """A reader's meter for the current period, for the reader's own meter page."""
+
+    window: MeterWindow
+    limit: int
+    reads: list[CountedRead]
+    resets_at: datetime | None
+
+
+class AccessService:
+    """Decides access for one request, recording a meter read atomically when one is due."""
+
+    def __init__(
+        self,
+        meter: MeterStore,
+        policy: Policy,
+        meter_failure: Literal["open", "closed"] = "closed",
+    ) -> None:
+        self.meter = meter
+        self.policy = policy
+        self.meter_failure = meter_failure
+
+    async def decide(self, article: ArticleAccess, reader: ReaderState, now: datetime) -> Decision:
+        """Decide this request, counting the article against the meter if it is due."""
+        policy = self.policy
+        if meter_applies(article, reader, policy):
+            window = meter_window(policy, now)
+            try:
+                state = await self.meter.check_and_record(
+                    reader.reader_id, window, article.id, limit_for(reader, policy), now
+                )
+            except MeterUnavailable as exc:
+                log.warning("meter store unavailable: %s", exc)
+                if self.meter_failure == "open":
+                    return Granted(METER_UNAVAILABLE)
+                return decide(article, reader, policy, now)
+            reader = replace(reader, meter=state)
+        return decide(article, reader, policy, now)
+
+    async def report(self, reader: ReaderState, now: datetime) -> MeterReport:
+        """What counted against this reader's meter this period, and when it resets."""
+        window = meter_window(self.policy, now)
+        reads = await self.meter.counted(reader.reader_id, window)
+        resets_at = window.resets_at
+        if resets_at is None and reads:
+            resets_at = reads[0].counted_at + (window.expires - now)
+        return MeterReport(
+            window=window, limit=limit_for(reader, self.policy), reads=reads, resets_at=resets_at
+        )
+
+    async def forget(self, reader_id: str) -> None:
+        """Delete this reader's meter data."""
+        await self.meter.forget(reader_id)

@@ -1,0 +1,131 @@
+"""The meter on a relational database (SQLite by default, PostgreSQL in production).
+
+Atomicity: on SQLite the transaction begins with ``BEGIN IMMEDIATE``, which
+holds the database's write lock from the first read; on PostgreSQL a
+transaction-scoped advisory lock on (reader, window) serialises the check and
+the insert for one reader while other readers proceed in parallel.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from meterwall.access.model import MeterState, MeterWindow
+from meterwall.metering.ports import CountedRead, MeterUnavailable
+from meterwall.storage.engine import IMMEDIATE
+from meterwall.storage.schema import meter_reads
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqlMeterStore:
+    """A :class:`~meterwall.metering.ports.MeterStore` on an SQLAlchemy async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    async def _lock(self, conn: AsyncConnection, reader_id: str, window_key: str) -> None:
+        if self._postgres:
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                {"k": f"{reader_id}:{window_key}"},
+            )
+
+    async def check_and_record(
+        self, reader_id: str, window: MeterWindow, article_id: str, limit: int, now: datetime
+    ) -> MeterState:
+        """Count ``article_id`` for the reader if allowed (one transaction)."""
+        key = (
+            meter_reads.c.reader_id == reader_id,
+            meter_reads.c.window_key == window.key,
+        )
+        since = window.since.astimezone(UTC)
+        try:
+            async with self._engine.connect() as raw:
+                conn = await raw.execution_options(**{IMMEDIATE: True})
+                async with conn.begin():
+                    await self._lock(conn, reader_id, window.key)
+                    rows = (
+                        await conn.execute(
+                            select(meter_reads.c.article_id, meter_reads.c.counted_at).where(*key)
+                        )
+                    ).all()
+                    live = {r.article_id for r in rows if _utc(r.counted_at) >= since}
+                    if article_id in live:
+                        return MeterState(used=len(live), counted=True)
+                    if len(live) >= limit:
+                        return MeterState(used=len(live), counted=False)
+                    values = {
+                        "counted_at": now.astimezone(UTC),
+                        "expires_at": window.expires.astimezone(UTC),
+                    }
+                    if any(r.article_id == article_id for r in rows):
+                        await conn.execute(
+                            update(meter_reads)
+                            .where(*key, meter_reads.c.article_id == article_id)
+                            .values(**values)
+                        )
+                    else:
+                        await conn.execute(
+                            insert(meter_reads).values(
+                                reader_id=reader_id,
+                                window_key=window.key,
+                                article_id=article_id,
+                                **values,
+                            )
+                        )
+                    return MeterState(used=len(live) + 1, counted=True)
+        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
+            raise MeterUnavailable(str(exc)) from exc
+
+    async def counted(self, reader_id: str, window: MeterWindow) -> list[CountedRead]:
+        """The reader's counted articles in the window, oldest first."""
+        query = (
+            select(meter_reads.c.article_id, meter_reads.c.counted_at)
+            .where(
+                and_(
+                    meter_reads.c.reader_id == reader_id,
+                    meter_reads.c.window_key == window.key,
+                    meter_reads.c.counted_at >= window.since.astimezone(UTC),
+                )
+            )
+            .order_by(meter_reads.c.counted_at, meter_reads.c.article_id)
+        )
+        try:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
+            raise MeterUnavailable(str(exc)) from exc
+        return [CountedRead(r.article_id, _utc(r.counted_at)) for r in rows]
+
+    async def forget(self, reader_id: str) -> None:
+        """Delete every meter row of this reader."""
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(meter_reads).where(meter_reads.c.reader_id == reader_id))
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete rows whose window has ended; returns how many went."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(meter_reads).where(meter_reads.c.expires_at < now.astimezone(UTC))
+            )
+        return int(result.rowcount or 0)
+
+    async def ping(self) -> None:
+        """Raise :class:`MeterUnavailable` unless the database answers."""
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
+            raise MeterUnavailable(str(exc)) from exc
+
+    async def close(self) -> None:
+        """The engine belongs to the app; nothing of its own to release."""

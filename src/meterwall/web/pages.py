@@ -1,0 +1,200 @@
+"""Request handlers of the built-in news site."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import format_datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from meterwall.access.model import ReaderState
+from meterwall.content.teaser import lede
+from meterwall.web.views import article_view, offer_view, wording
+
+if TYPE_CHECKING:
+    from meterwall.app import Services
+
+PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
+"""Headers of every response that depends on who is reading."""
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    services = _services(request)
+    return services.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def article_url(request: Request, slug: str) -> str:
+    """The canonical public URL of an article."""
+    return f"{_services(request).settings.public_url}/articles/{slug}"
+
+
+async def home(request: Request) -> Response:
+    """The front page: every article, newest first."""
+    services = _services(request)
+    articles = await services.articles.latest(limit=100)
+    return _page(request, "home.html", {"articles": articles})
+
+
+async def article(request: Request) -> Response:
+    """An article page (or its AMP variant): one decision per article, on every route."""
+    services = _services(request)
+    found = await services.articles.by_slug(request.path_params["slug"])
+    if found is None:
+        raise HTTPException(404, "There is no article at this address.")
+    amp = request.url.path.endswith("/amp") or (
+        request.query_params.get("outputType", "").lower() == "amp"
+    )
+    visitor = services.identity.visitor(request)
+    now = services.clock()
+    decision = await services.access.decide(
+        found.access_facts(), ReaderState(reader_id=visitor.reader_id), now
+    )
+    settings = services.settings
+    view = article_view(
+        found,
+        decision,
+        services.access.policy,
+        article_url(request, found.slug),
+        settings.site_name,
+    )
+    response = _page(
+        request,
+        "article_amp.html" if amp else "article.html",
+        {
+            "view": view,
+            "words": wording(settings.copy_text, decision, settings.site_name),
+            "offers": [offer_view(o) for o in settings.offers],
+        },
+    )
+    response.headers.update(PRIVATE)
+    services.identity.remember(response, visitor)
+    return response
+
+
+async def subscribe(request: Request) -> Response:
+    """The plans on offer, with the reader's meter."""
+    services = _services(request)
+    visitor = services.identity.visitor(request)
+    report = await services.access.report(ReaderState(visitor.reader_id), services.clock())
+    response = _page(
+        request,
+        "subscribe.html",
+        {
+            "offers": [offer_view(o) for o in services.settings.offers],
+            "used": len(report.reads),
+            "limit": report.limit,
+        },
+    )
+    response.headers.update(PRIVATE)
+    services.identity.remember(response, visitor)
+    return response
+
+
+def _local(moment: datetime | None, zone: str) -> datetime | None:
+    return moment.astimezone(ZoneInfo(zone)) if moment is not None else None
+
+
+async def meter_page(request: Request) -> Response:
+    """The reader's own meter: what counted, when it resets, and a way to delete it."""
+    services = _services(request)
+    visitor = services.identity.visitor(request)
+    zone = services.settings.policy.timezone
+    report = await services.access.report(ReaderState(visitor.reader_id), services.clock())
+    found = await services.articles.by_ids(r.article_id for r in report.reads)
+    reads = [
+        {
+            "article": found.get(r.article_id),
+            "article_id": r.article_id,
+            "counted_at": _local(r.counted_at, zone),
+        }
+        for r in report.reads
+    ]
+    response = _page(
+        request,
+        "meter.html",
+        {
+            "reads": reads,
+            "limit": report.limit,
+            "resets_at": _local(report.resets_at, zone),
+            "timezone": zone,
+            "csrf": services.csrf.token(visitor.reader_id, "forget"),
+            "deleted": request.query_params.get("deleted") == "1",
+            "new_reader": visitor.new,
+        },
+    )
+    response.headers.update(PRIVATE)
+    services.identity.remember(response, visitor)
+    return response
+
+
+async def forget_me(request: Request) -> Response:
+    """Delete this reader's meter data and cookie."""
+    services = _services(request)
+    visitor = services.identity.visitor(request)
+    form = await request.form()
+    token = form.get("csrf")
+    if (
+        visitor.new
+        or not isinstance(token, str)
+        or not services.csrf.check(visitor.reader_id, "forget", token)
+    ):
+        raise HTTPException(400, "This form has expired. Please reload the page and try again.")
+    await services.access.forget(visitor.reader_id)
+    response = RedirectResponse("/account/meter?deleted=1", status_code=303)
+    services.identity.clear(response)
+    return response
+
+
+async def feed(request: Request) -> Response:
+    """RSS 2.0 feed of the latest articles: teasers only, for every reader."""
+    services = _services(request)
+    settings = services.settings
+    items = []
+    for item in await services.articles.latest(limit=50):
+        teaser = " ".join(b.text for b in lede(item, services.access.policy.lede_words))
+        items.append(
+            {
+                "article": item,
+                "url": article_url(request, item.slug),
+                "summary": teaser,
+                "date": format_datetime(item.published_at) if item.published_at else "",
+            }
+        )
+    page = _page(request, "feed.xml", {"items": items, "home": settings.public_url})
+    return _typed(page, "application/rss+xml; charset=utf-8")
+
+
+def _typed(response: Response, media_type: str) -> Response:
+    response.headers["Content-Type"] = media_type
+    return response
+
+
+async def sitemap(request: Request) -> Response:
+    """The article URLs, for search engines."""
+    services = _services(request)
+    items = [
+        {"url": article_url(request, a.slug), "date": a.published_at}
+        for a in await services.articles.latest(limit=50_000)
+    ]
+    return _typed(_page(request, "sitemap.xml", {"items": items}), "application/xml; charset=utf-8")
+
+
+async def robots(request: Request) -> Response:
+    """robots.txt pointing at the sitemap."""
+    url = _services(request).settings.public_url
+    return PlainTextResponse(f"User-agent: *\nAllow: /\nSitemap: {url}/sitemap.xml\n")
+
+
+async def healthz(_request: Request) -> Response:
+    """Liveness: the process answers."""
+    return PlainTextResponse("ok")

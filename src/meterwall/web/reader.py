@@ -1,0 +1,58 @@
+"""Who is reading: the reader id from the signed cookie, or a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from meterwall.identity.cookies import ReaderCookie, new_reader_id
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """The reader behind a request; ``new`` when the cookie was missing or not ours."""
+
+    reader_id: str
+    new: bool
+
+
+class ReaderIdentity:
+    """Reads and writes the one first-party reader cookie."""
+
+    def __init__(self, cookie: ReaderCookie, name: str, max_age: int, secure: bool) -> None:
+        self._cookie = cookie
+        self.name = name
+        self._max_age = max_age
+        self._secure = secure
+
+    def visitor(self, request: Request) -> Visitor:
+        """The visitor of this request; a tampered cookie counts as no cookie."""
+        reader_id = self._cookie.verify(request.cookies.get(self.name))
+        if reader_id is None:
+            return Visitor(new_reader_id(), new=True)
+        return Visitor(reader_id, new=False)
+
+    def remember(self, response: Response, visitor: Visitor) -> None:
+        """Set the cookie on ``response`` when the visitor is new."""
+        if visitor.new:
+            self.set(response, visitor.reader_id)
+
+    def set(self, response: Response, reader_id: str) -> None:
+        """Set the cookie for ``reader_id``."""
+        response.set_cookie(
+            self.name,
+            self._cookie.sign(reader_id),
+            max_age=self._max_age,
+            path="/",
+            secure=self._secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def clear(self, response: Response) -> None:
+        """Remove the cookie."""
+        response.delete_cookie(
+            self.name, path="/", secure=self._secure, httponly=True, samesite="lax"
+        )
