@@ -19,6 +19,7 @@ from meterwall.access.service import AccessService
 from meterwall.content.store import ArticleStore
 from meterwall.identity.cookies import ReaderCookie
 from meterwall.identity.csrf import CsrfTokens
+from meterwall.identity.readers import Readers
 from meterwall.metering.factory import build_meter_store
 from meterwall.settings import Settings
 from meterwall.storage.engine import create_engine
@@ -42,6 +43,7 @@ class Services:
     articles: ArticleStore
     access: AccessService
     identity: ReaderIdentity
+    readers: Readers
     csrf: CsrfTokens
     templates: Jinja2Templates
     clock: Callable[[], datetime]
@@ -99,6 +101,7 @@ def build_services(settings: Settings) -> Services:
             max_age=settings.cookie_max_age_days * 86_400,
             secure=settings.cookie_secure,
         ),
+        readers=Readers(),
         csrf=CsrfTokens(keys),
         templates=build_templates(settings),
         clock=utc_now,

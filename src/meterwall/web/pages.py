@@ -13,6 +13,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from meterwall.access.model import ReaderState
 from meterwall.content.teaser import lede
+from meterwall.identity.readers import RequestFacts
+from meterwall.web.client import client_ip
 from meterwall.web.views import article_view, offer_view, wording
 
 if TYPE_CHECKING:
@@ -56,9 +58,16 @@ async def article(request: Request) -> Response:
     )
     visitor = services.identity.visitor(request)
     now = services.clock()
-    decision = await services.access.decide(
-        found.access_facts(), ReaderState(reader_id=visitor.reader_id), now
+    reader = await services.readers.state(
+        RequestFacts(
+            reader_id=visitor.reader_id,
+            client_ip=client_ip(request, services.settings.trusted_proxies),
+            user_agent=request.headers.get("user-agent", ""),
+            article_id=found.id,
+            gift_token=request.query_params.get("gift"),
+        )
     )
+    decision = await services.access.decide(found.access_facts(), reader, now)
     settings = services.settings
     view = article_view(
         found,
