@@ -45,8 +45,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app_factory(tmp_path: Path, clock: Clock) -> Callable[..., Any]:
+async def app_factory(tmp_path: Path, clock: Clock) -> AsyncIterator[Callable[..., Any]]:
     """Build an app (migrated, seeded with :func:`standard_articles`) with setting overrides."""
+    built: list[Starlette] = []
 
     async def build(articles: list[Article] | None = None, **overrides: Any) -> Starlette:
         settings = make_settings(tmp_path, auto_migrate=False, **overrides)
@@ -57,9 +58,12 @@ def app_factory(tmp_path: Path, clock: Clock) -> Callable[..., Any]:
         await services.articles.save_all(
             (a, "test") for a in (standard_articles() if articles is None else articles)
         )
+        built.append(app)
         return app
 
-    return build
+    yield build
+    for app in built:
+        await app.state.services.engine.dispose()
 
 
 @pytest.fixture
