@@ -234,3 +234,10 @@ async def test_many_articles_many_readers(app_factory: Callable[..., Any]) -> No
         async with client_for(app) as c:
             full = [banner(await c.get(f"/articles/story-{n}")) is not None for n in range(1, 21)]
         assert sum(full) == 3
+
+
+async def test_head_requests_do_not_spend_the_meter(client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        response = await client.head("/articles/story-1")
+        assert response.status_code == 200 and response.content == b""
+    assert banner(await client.get("/articles/story-2")) == "1 of 5 stories this month"

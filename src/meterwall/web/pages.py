@@ -53,6 +53,9 @@ async def article(request: Request) -> Response:
     found = await services.articles.by_slug(request.path_params["slug"])
     if found is None:
         raise HTTPException(404, "There is no article at this address.")
+    if request.method == "HEAD":
+        # A HEAD request reads nothing, so it must not spend a read of the meter.
+        return Response(status_code=200, headers=PRIVATE, media_type="text/html")
     amp = request.url.path.endswith("/amp") or (
         request.query_params.get("outputType", "").lower() == "amp"
     )
