@@ -101,9 +101,13 @@ def live_site(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium browser; skipped outside CI when Chromium is not installed."""
+    """A headless Chromium browser; skipped outside CI when Chromium is not installed.
+
+    Module-scoped: Playwright's sync API runs an event loop in the main thread
+    while it is open, which async tests elsewhere in the session cannot share.
+    """
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("Chromium is required in CI: apt-get install chromium")

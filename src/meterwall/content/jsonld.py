@@ -42,7 +42,7 @@ def news_article(
         data["author"] = {"@type": "Person", "name": article.byline.removeprefix("By ").strip()}
     if article.published_at is not None:
         data["datePublished"] = article.published_at.isoformat()
-    if article.image is not None:
+    if article.image is not None and article.image.url:
         data["image"] = [article.image.url]
     if full_text:
         data["articleBody"] = "\n\n".join(b.text for b in shown if b.text)
