@@ -16,14 +16,41 @@ from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
 from meterwall.access.service import AccessService
+from meterwall.admin.provider import PolicyProvider
+from meterwall.admin.routes import admin_routes
+from meterwall.admin.wiring import (
+    Dashboard,
+    build_dashboard,
+    build_event_recorder,
+    build_policy_provider,
+)
+from meterwall.analytics.recorder import EventRecorder
+from meterwall.billing.ports import PaymentGateway
+from meterwall.billing.service import BillingService
+from meterwall.billing.store import BillingStore
+from meterwall.billing.webhooks import Webhooks
+from meterwall.content.cache import CachedArticleStore
 from meterwall.content.store import ArticleStore
+from meterwall.identity.accounts import AccountStore
 from meterwall.identity.cookies import ReaderCookie
+from meterwall.identity.crawlers import CrawlerVerifier, SystemResolver
 from meterwall.identity.csrf import CsrfTokens
+from meterwall.identity.gifts import GiftLinks
+from meterwall.identity.licences import GroupLicences
+from meterwall.identity.loginlinks import LoginLinks
+from meterwall.identity.mail import Mailer, build_mailer
+from meterwall.identity.members import Members
 from meterwall.identity.readers import Readers
+from meterwall.identity.session_cache import AnonymousAwareSessionStore
 from meterwall.metering.factory import build_meter_store
+from meterwall.ops.instrument import InstrumentedMeterStore, ObservedAccessService
+from meterwall.ops.metrics import Metrics
+from meterwall.ops.middleware import RequestObserver
+from meterwall.ops.routes import ops_routes
 from meterwall.settings import Settings
 from meterwall.storage.engine import create_engine
 from meterwall.storage.migrate import upgrade
+from meterwall.web.api import routes as api_routes
 from meterwall.web.errors import exception_handlers
 from meterwall.web.middleware import CanonicalPathMiddleware, SecurityHeadersMiddleware
 from meterwall.web.reader import ReaderIdentity
@@ -44,9 +71,18 @@ class Services:
     access: AccessService
     identity: ReaderIdentity
     readers: Readers
+    members: Members
+    login_links: LoginLinks
+    mailer: Mailer
+    billing: BillingService
+    webhooks: Webhooks
     csrf: CsrfTokens
     templates: Jinja2Templates
     clock: Callable[[], datetime]
+    metrics: Metrics
+    events: EventRecorder
+    policies: PolicyProvider
+    dashboard: Dashboard
 
 
 def secret_keys(settings: Settings) -> list[str]:
@@ -75,6 +111,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     env = templates.env
     env.globals["site_name"] = settings.site_name
     env.globals["site_tagline"] = settings.site_tagline
+    env.globals["payments_enabled"] = settings.stripe.enabled
     env.trim_blocks = True
     env.lstrip_blocks = True
     return templates
@@ -85,49 +122,118 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def build_gateway(settings: Settings) -> PaymentGateway | None:
+    """The payment gateway (Stripe, or localstripe at another API base), if configured."""
+    if not settings.stripe.enabled:
+        return None
+    from meterwall.billing.stripe import StripeGateway
+
+    return StripeGateway(settings.stripe)
+
+
 def build_services(settings: Settings) -> Services:
     """Build every adapter the settings ask for."""
     keys = secret_keys(settings)
-    engine = create_engine(settings.resolved_database_url)
-    meter = build_meter_store(settings, engine)
+    engine = create_engine(
+        settings.resolved_database_url, timeout=settings.database_timeout_ms / 1000
+    )
+    accounts = AccountStore(engine)
+    gateway = build_gateway(settings)
+    billing_store = BillingStore(engine)
+    billing = BillingService(settings, billing_store, accounts, gateway)
+    members = Members(
+        accounts,
+        AnonymousAwareSessionStore(engine, settings.accounts),
+        billing,
+        GroupLicences(engine, settings.group_licences),
+        GiftLinks(engine, keys, settings.gifts),
+    )
+    webhook_secret = settings.stripe.webhook_secret
+    metrics = Metrics()
+    meter = InstrumentedMeterStore(build_meter_store(settings, engine), metrics)
+    policies = build_policy_provider(settings, engine)
     return Services(
         settings=settings,
         engine=engine,
-        articles=ArticleStore(engine),
-        access=AccessService(meter, settings.policy.to_policy(), settings.meter_failure),
+        articles=(
+            CachedArticleStore(engine, settings.article_cache_seconds)
+            if settings.article_cache_seconds > 0
+            else ArticleStore(engine)
+        ),
+        access=ObservedAccessService(
+            meter,
+            settings.policy.to_policy(),
+            settings.meter_failure,
+            metrics=metrics,
+            policies=policies.policy_for,
+        ),
         identity=ReaderIdentity(
             ReaderCookie(keys),
             name=settings.cookie_name,
             max_age=settings.cookie_max_age_days * 86_400,
             secure=settings.cookie_secure,
         ),
-        readers=Readers(),
+        readers=Readers(members, crawlers=CrawlerVerifier(SystemResolver())),
+        members=members,
+        login_links=LoginLinks(engine, settings.accounts, settings.public_url),
+        mailer=build_mailer(settings.mail),
+        billing=billing,
+        webhooks=Webhooks(
+            engine,
+            billing_store,
+            gateway,
+            [webhook_secret.get_secret_value()] if webhook_secret else [],
+        ),
         csrf=CsrfTokens(keys),
         templates=build_templates(settings),
         clock=utc_now,
+        metrics=metrics,
+        events=build_event_recorder(settings, engine, keys[0], policies),
+        policies=policies,
+        dashboard=build_dashboard(settings, engine, keys),
     )
 
 
 def create_app(settings: Settings) -> Starlette:
     """The meterwall ASGI application for these settings."""
     services = build_services(settings)
+    gateway = None
+    if settings.proxy.enabled:
+        from meterwall.gateway.proxy import Gateway
+
+        gateway = Gateway(services)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await anyio.to_thread.run_sync(upgrade, settings.resolved_database_url)
+        services.events.start()
         try:
             yield
         finally:
+            await services.events.stop()
             await services.access.meter.close()
             await services.engine.dispose()
+            if gateway is not None:
+                await gateway.aclose()
 
     app = Starlette(
-        routes=routes(),
+        routes=[*routes(), *ops_routes(settings.ops), *api_routes(), *admin_routes()],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CanonicalPathMiddleware)
+    if gateway is not None:
+        from meterwall.gateway.proxy import GatewayMiddleware
+
+        app.add_middleware(GatewayMiddleware, gateway=gateway)
+    app.add_middleware(
+        RequestObserver,
+        metrics=services.metrics,
+        trusted_proxies=settings.trusted_proxies,
+        access_log=settings.ops.access_log,
+    )
     app.state.services = services
+    app.state.gateway = gateway
     return app

@@ -8,6 +8,7 @@ then defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,9 @@ from pydantic_settings import (
 )
 
 from meterwall.access.model import CalendarMonth, Policy, RollingDays
+from meterwall.gateway.cache.config import CacheSettings
+from meterwall.gateway.config import ApiSettings, ProxySettings
+from meterwall.storage.engine import UnsupportedDatabase, normalise_database_url
 
 
 class PolicySettings(BaseModel):
@@ -81,7 +85,7 @@ class CopySettings(BaseModel):
     regwall_heading: str = "You've read {limit} free articles."
     regwall_body: str = "Register for free to keep reading."
     subscribe_cta: str = "Subscribe"
-    offers_heading: str = "Get unlimited {site} journalism."
+    offers_heading: str = "Cancel anytime, in one step."
 
 
 class OfferSettings(BaseModel):
@@ -106,6 +110,141 @@ class OfferSettings(BaseModel):
         return value.upper()
 
 
+class AccountSettings(BaseModel):
+    """Reader accounts: passwordless login links and server-side sessions."""
+
+    login_link_minutes: int = Field(10, ge=1, le=60)
+    login_links_per_email_per_hour: int = Field(5, ge=1, le=1_000)
+    login_links_per_ip_per_hour: int = Field(20, ge=1, le=10_000)
+    session_days: int = Field(90, ge=1, le=400)
+    max_sessions: int = Field(0, ge=0, le=1_000)
+    """Concurrent sessions per account; 0 means no cap.  Past the cap the
+    least recently seen session is ended."""
+
+
+class MailSettings(BaseModel):
+    """Outgoing mail (login links).
+
+    ``backend = "smtp"`` sends through the configured server; ``"dev"`` prints
+    each message to the console and lists it at ``/dev/mailbox`` (for the demo
+    and local development only).
+    """
+
+    backend: Literal["smtp", "dev"] = "smtp"
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65_535)
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    from_address: str = "news@example.com"
+    timeout_seconds: float = Field(10, gt=0, le=120)
+
+
+class StripeSettings(BaseModel):
+    """Payments through Stripe (or the ``localstripe`` emulator in tests and the demo).
+
+    Without ``secret_key`` checkout is switched off and the subscribe page
+    says so.
+    """
+
+    secret_key: SecretStr | None = None
+    publishable_key: str = ""
+    webhook_secret: SecretStr | None = None
+    api_base: str = "https://api.stripe.com"
+    js_url: str = "https://js.stripe.com/v3/"
+    api_version: str = "2024-06-20"
+    past_due_grace_days: int = Field(7, ge=0, le=60)
+    timeout_seconds: float = Field(20, gt=0, le=120)
+
+    @field_validator("api_base", "js_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Whether checkout can take payments."""
+        return self.secret_key is not None and bool(self.secret_key.get_secret_value())
+
+
+class GiftSettings(BaseModel):
+    """Gift links: subscribers share single articles with non-subscribers."""
+
+    monthly_allowance: int = Field(10, ge=0, le=1_000)
+    expiry_days: int = Field(7, ge=1, le=365)
+
+
+class GroupLicenceSettings(BaseModel):
+    """Access without payment for a network (a campus, a library) or an email domain."""
+
+    cidrs: list[str] = []
+    email_domains: list[str] = []
+
+    @field_validator("cidrs")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not an IP network such as 10.0.0.0/8") from exc
+        return value
+
+    @field_validator("email_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        return [d.strip().lstrip("@").casefold() for d in value if d.strip()]
+
+
+class AnalyticsSettings(BaseModel):
+    """Funnel events: how they are batched on their way to the database and how long kept."""
+
+    retention_days: int = Field(395, ge=1, le=3_650)
+    """Events older than this are deleted (at startup, daily, and by ``meterwall events purge``)."""
+    flush_every_events: int = Field(500, ge=1, le=100_000)
+    flush_interval_ms: int = Field(1_000, ge=10, le=60_000)
+    max_buffered_events: int = Field(100_000, ge=100, le=10_000_000)
+    """Past this many unwritten events (the database is down) the oldest are dropped."""
+
+
+class AdminSettings(BaseModel):
+    """The publisher's dashboard at ``/admin``: staff sessions, live policy, experiments."""
+
+    session_hours: int = Field(12, ge=1, le=720)
+    login_failures_allowed: int = Field(10, ge=1, le=1_000)
+    """Failed sign-ins per email address, and per client IP, per 15 minutes."""
+    policy_refresh_seconds: float = Field(5, ge=0, le=3_600)
+    """How long a worker keeps the active policy before checking for a newer version."""
+    experiment_min_readers: int = Field(1_000, ge=10, le=10_000_000)
+    """Readers every variant needs before the results page may name a winner."""
+    simulator_max_upload_mb: int = Field(50, ge=1, le=2_048)
+
+
+class OpsSettings(BaseModel):
+    """Operations: metrics, logs, health checks and shutdown."""
+
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics``."""
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` answers only requests with ``Authorization: Bearer <token>``."""
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+    """One log line per request (request id, route, status, duration, decision)."""
+    readiness_timeout_seconds: float = Field(2, gt=0, le=60)
+    graceful_shutdown_seconds: float = Field(30, ge=0, le=3_600)
+    """On SIGTERM, how long requests in flight may take to finish."""
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the metrics token needs at least 16 characters")
+        return value
+
+
 class Settings(BaseSettings):
     """All of meterwall's settings."""
 
@@ -128,7 +267,32 @@ class Settings(BaseSettings):
     policy: PolicySettings = PolicySettings()
     copy_text: CopySettings = CopySettings()
     offers: list[OfferSettings] = [OfferSettings()]
+    accounts: AccountSettings = AccountSettings()
+    mail: MailSettings = MailSettings()
+    stripe: StripeSettings = StripeSettings()
+    gifts: GiftSettings = GiftSettings()
+    group_licences: GroupLicenceSettings = GroupLicenceSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
+    admin: AdminSettings = AdminSettings()
+    ops: OpsSettings = OpsSettings()
+    article_cache_seconds: float = Field(5, ge=0, le=3_600)
+    """How long each process may serve an article from memory; changes made by
+    another process (an import, another worker) show within this time.  0 turns
+    the cache off."""
+    proxy: ProxySettings = ProxySettings()
+    api: ApiSettings = ApiSettings()
+    cache: CacheSettings = CacheSettings()
     meter_failure: Literal["open", "closed"] = "closed"
+    meter_store: Literal["sql", "redis"] = "sql"
+    redis_url: str = ""
+    redis_cluster: bool = False
+    redis_key_prefix: str = Field("mw:", max_length=64)
+    redis_meter_buckets: int = Field(16_384, ge=1, le=1 << 24)
+    """Redis hashes the meters are spread over; about readers per period / 100."""
+    store_timeout_ms: int = Field(250, ge=1, le=60_000)
+    """How long one meter check may take before the meter counts as unavailable."""
+    database_timeout_ms: int = Field(5_000, ge=1, le=600_000)
+    """How long connecting to PostgreSQL, or one statement, may take."""
     auto_migrate: bool = True
     demo: bool = False
 
@@ -138,6 +302,53 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network such as 10.0.0.0/8"
+                ) from None
+        return [p.strip() for p in value]
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return normalise_database_url(value)
+        except UnsupportedDatabase as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("redis_url must start with redis:// or rediss://")
+        return value
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> Settings:
+        if self.meter_store == "redis" and not self.redis_url:
+            raise ValueError(
+                "meter_store is 'redis' but redis_url is empty: set METERWALL_REDIS_URL "
+                "(e.g. redis://127.0.0.1:6379/0)"
+            )
+        if self.cache.backend == "redis" and not self.redis_url:
+            raise ValueError(
+                "cache.backend is 'redis' but redis_url is empty: set METERWALL_REDIS_URL "
+                "(e.g. redis://127.0.0.1:6379/0)"
+            )
+        if self.redis_cluster and "redis" not in (self.meter_store, self.cache.backend):
+            raise ValueError(
+                "redis_cluster is set but meter_store is not 'redis' (nor is cache.backend)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _needs_offer(self) -> Settings:
@@ -191,6 +402,9 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
+            if not error["loc"]:
+                lines.append(f"  {error['msg'].removeprefix('Value error, ')}")
+                continue
             name = ".".join(str(part) for part in error["loc"])
             env = "METERWALL_" + "__".join(str(p).upper() for p in error["loc"])
             lines.append(f"  {name} (env {env}): {error['msg']}")

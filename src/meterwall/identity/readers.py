@@ -7,9 +7,15 @@ question and ``decide()`` receives one plain object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from meterwall.access.model import ReaderState
+
+if TYPE_CHECKING:
+    from meterwall.identity.crawlers import CrawlerVerifier
+    from meterwall.identity.members import Members
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +27,31 @@ class RequestFacts:
     user_agent: str = ""
     article_id: str | None = None
     gift_token: str | None = None
+    now: datetime | None = None
 
 
 class Readers:
     """Resolves the reader behind a request."""
 
+    def __init__(
+        self, members: Members | None = None, crawlers: CrawlerVerifier | None = None
+    ) -> None:
+        self.members = members
+        self.crawlers = crawlers
+
     async def state(self, facts: RequestFacts) -> ReaderState:
         """The reader state for these request facts."""
-        return ReaderState(reader_id=facts.reader_id)
+        state = ReaderState(reader_id=facts.reader_id)
+        if self.members is not None:
+            state = await self.members.apply(
+                state,
+                client_ip=facts.client_ip,
+                article_id=facts.article_id,
+                gift_token=facts.gift_token,
+                now=facts.now,
+            )
+        if self.crawlers is not None and await self.crawlers.verify(
+            facts.client_ip, facts.user_agent
+        ):
+            state = replace(state, verified_crawler=True)
+        return state

@@ -44,6 +44,24 @@ class MeterStore(Protocol):
         """The reader's counted articles in the window, oldest first."""
         ...
 
+    async def merge(
+        self, source_reader_id: str, target_reader_id: str, window: MeterWindow, now: datetime
+    ) -> int:
+        """Fold the source reader's reads in ``window`` into the target's meter.
+
+        Used at login: the browser's anonymous meter joins the account's.
+        Afterwards every article that counted for either reader in the window
+        counts once for the target (an article in both keeps its earlier
+        ``counted_at``), and the source has nothing left in the window.  Reads
+        outside the window (``counted_at < window.since``) are not moved.  The
+        union may exceed any limit: a merge records reads already made and
+        never grants one.  Merging a reader into itself, or merging twice,
+        changes nothing.  Atomic per target, like ``check_and_record``.
+        Returns the number of distinct articles counted for the target in the
+        window afterwards.
+        """
+        ...
+
     async def forget(self, reader_id: str) -> None:
         """Delete everything stored about this reader's meter."""
         ...

@@ -1,15 +1,74 @@
-"""Creating the async database engine, with SQLite tuned for concurrent use."""
+"""Creating the async database engine: SQLite tuned for concurrent use, PostgreSQL via asyncpg."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 IMMEDIATE = "meterwall_immediate"
 """Execution option: on SQLite, begin the transaction with the write lock held."""
+
+DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+"""The async driver meterwall uses for each supported database."""
+
+_ALIASES = {"postgres": "postgresql", "pgsql": "postgresql"}
+
+_LIBPQ_SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+
+class UnsupportedDatabase(ValueError):
+    """A database URL meterwall cannot use, with a message saying what it can."""
+
+
+def normalise_database_url(url: str) -> str:
+    """``url`` with meterwall's async driver filled in.
+
+    Operators paste URLs from hosting dashboards: ``postgres://`` and
+    ``postgresql://`` become ``postgresql+asyncpg://``, a libpq ``sslmode``
+    becomes asyncpg's ``ssl``, and ``sqlite://`` becomes
+    ``sqlite+aiosqlite://``.  Anything else raises
+    :class:`UnsupportedDatabase`.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UnsupportedDatabase(
+            f"not a database URL: {url!r} (expected e.g. "
+            "postgresql://user@host/dbname or sqlite:///path/to/meterwall.db)"
+        ) from exc
+    backend = _ALIASES.get(parsed.get_backend_name(), parsed.get_backend_name())
+    driver = parsed.get_driver_name() if "+" in parsed.drivername else ""
+    wanted = DRIVERS.get(backend)
+    if wanted is None:
+        raise UnsupportedDatabase(
+            f"unsupported database {parsed.drivername!r}: meterwall runs on PostgreSQL "
+            "(postgresql://...) or SQLite (sqlite:///...)"
+        )
+    if driver and driver != wanted:
+        raise UnsupportedDatabase(
+            f"unsupported driver {parsed.drivername!r}: meterwall uses {backend}+{wanted} "
+            f"(write {backend}://... and it is chosen for you)"
+        )
+    parsed = parsed.set(drivername=f"{backend}+{wanted}")
+    if backend == "postgresql":
+        parsed = _asyncpg_query(parsed)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _asyncpg_query(url: URL) -> URL:
+    """Translate libpq's ``sslmode`` to asyncpg's ``ssl`` (same values)."""
+    sslmode = url.query.get("sslmode")
+    if sslmode is None:
+        return url
+    if sslmode not in _LIBPQ_SSLMODES:
+        raise UnsupportedDatabase(
+            f"unknown sslmode {sslmode!r}: use one of {', '.join(sorted(_LIBPQ_SSLMODES))}"
+        )
+    return url.difference_update_query(["sslmode"]).update_query_dict({"ssl": sslmode})
 
 
 def is_sqlite(url: str) -> bool:
@@ -17,16 +76,32 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``url``.
+def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url`` (normalised by :func:`normalise_database_url`).
+
+    ``timeout`` (seconds) bounds connecting, each statement and the wait for a
+    pooled connection on PostgreSQL, so a database that accepts connections
+    but never answers gives an error instead of a hung request; the server
+    also ends sessions left idle inside a transaction for four times as long.
 
     On SQLite the driver's own transaction handling is switched off so that a
     transaction can start with ``BEGIN IMMEDIATE`` (see :data:`IMMEDIATE`):
     that takes the write lock before the meter is read, which is what makes
     check-and-record atomic across connections and processes.
     """
+    url = normalise_database_url(url)
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
+        if timeout is not None:
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args.setdefault("timeout", timeout)
+            connect_args.setdefault("command_timeout", timeout)
+            # A client that vanishes mid-transaction (a network partition) must not
+            # hold a reader's meter lock until TCP notices: the server ends the session.
+            connect_args.setdefault("server_settings", {}).setdefault(
+                "idle_in_transaction_session_timeout", str(max(1_000, round(timeout * 4_000)))
+            )
+            kwargs.setdefault("pool_timeout", timeout)
         return create_async_engine(url, **kwargs)
 
     kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)

@@ -12,6 +12,31 @@ _CSP = (
 )
 
 
+def content_security_policy(
+    script: tuple[str, ...] = (), connect: tuple[str, ...] = (), frame: tuple[str, ...] = ()
+) -> str:
+    """The site's policy, also allowing the given origins for scripts, fetches and frames.
+
+    Only the checkout page uses this, to load the payment provider's script;
+    every other page gets the strict default.
+    """
+    if not (script or connect or frame):
+        return _CSP
+    parts = [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        " ".join(("script-src 'self'", *script)),
+        " ".join(("connect-src 'self'", *connect)),
+        " ".join(("frame-src", *frame)) if frame else "frame-src 'none'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+    return "; ".join(parts)
+
+
 class CanonicalPathMiddleware:
     """Redirect ``/Articles/Some-Slug/`` style variants to ``/articles/some-slug``.
 

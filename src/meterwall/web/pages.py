@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from meterwall.access.model import ReaderState
+from meterwall.analytics.transparency import reader_data
 from meterwall.content.teaser import lede
 from meterwall.identity.readers import RequestFacts
 from meterwall.web.client import client_ip
+from meterwall.web.reader import Visitor
 from meterwall.web.views import article_view, offer_view, wording
 
 if TYPE_CHECKING:
@@ -68,14 +70,20 @@ async def article(request: Request) -> Response:
             user_agent=request.headers.get("user-agent", ""),
             article_id=found.id,
             gift_token=request.query_params.get("gift"),
+            now=now,
         )
     )
-    decision = await services.access.decide(found.access_facts(), reader, now)
+    facts = found.access_facts()
+    decision = await services.access.decide(facts, reader, now)
+    services.events.record_decision(
+        decision, facts, reader_id=reader.reader_id, at=now, referer=request.headers.get("referer")
+    )
     settings = services.settings
+    live = await services.policies.for_reader(reader.reader_id)
     view = article_view(
         found,
         decision,
-        services.access.policy,
+        live.policy,
         article_url(request, found.slug),
         settings.site_name,
     )
@@ -84,8 +92,8 @@ async def article(request: Request) -> Response:
         "article_amp.html" if amp else "article.html",
         {
             "view": view,
-            "words": wording(settings.copy_text, decision, settings.site_name),
-            "offers": [offer_view(o) for o in settings.offers],
+            "words": wording(live.copy, decision, settings.site_name),
+            "offers": [offer_view(o) for o in live.offers],
         },
     )
     response.headers.update(PRIVATE)
@@ -97,12 +105,14 @@ async def subscribe(request: Request) -> Response:
     """The plans on offer, with the reader's meter."""
     services = _services(request)
     visitor = services.identity.visitor(request)
-    report = await services.access.report(ReaderState(visitor.reader_id), services.clock())
+    reader = await _reader(request, visitor)
+    report = await services.access.report(reader, services.clock())
+    live = await services.policies.for_reader(reader.reader_id)
     response = _page(
         request,
         "subscribe.html",
         {
-            "offers": [offer_view(o) for o in services.settings.offers],
+            "offers": [offer_view(o) for o in live.offers],
             "used": len(report.reads),
             "limit": report.limit,
         },
@@ -110,6 +120,19 @@ async def subscribe(request: Request) -> Response:
     response.headers.update(PRIVATE)
     services.identity.remember(response, visitor)
     return response
+
+
+async def _reader(request: Request, visitor: Visitor) -> ReaderState:
+    """The reader state outside an article: registered readers get their own meter and limit."""
+    services = _services(request)
+    return await services.readers.state(
+        RequestFacts(
+            reader_id=visitor.reader_id,
+            client_ip=client_ip(request, services.settings.trusted_proxies),
+            user_agent=request.headers.get("user-agent", ""),
+            now=services.clock(),
+        )
+    )
 
 
 def _local(moment: datetime | None, zone: str) -> datetime | None:
@@ -121,7 +144,9 @@ async def meter_page(request: Request) -> Response:
     services = _services(request)
     visitor = services.identity.visitor(request)
     zone = services.settings.policy.timezone
-    report = await services.access.report(ReaderState(visitor.reader_id), services.clock())
+    now = services.clock()
+    report = await services.access.report(await _reader(request, visitor), now)
+    stored = await reader_data(services, visitor.reader_id, report, now)
     found = await services.articles.by_ids(r.article_id for r in report.reads)
     reads = [
         {
@@ -142,9 +167,25 @@ async def meter_page(request: Request) -> Response:
             "csrf": services.csrf.token(visitor.reader_id, "forget"),
             "deleted": request.query_params.get("deleted") == "1",
             "new_reader": visitor.new,
+            "stored": stored,
         },
     )
     response.headers.update(PRIVATE)
+    services.identity.remember(response, visitor)
+    return response
+
+
+async def export_my_data(request: Request) -> Response:
+    """Everything stored about this reader, as a JSON download (never cached)."""
+    services = _services(request)
+    visitor = services.identity.visitor(request)
+    now = services.clock()
+    report = await services.access.report(await _reader(request, visitor), now)
+    stored = await reader_data(services, visitor.reader_id, report, now)
+    response = JSONResponse(
+        stored.as_json(now),
+        headers={**PRIVATE, "Content-Disposition": 'attachment; filename="my-meterwall-data.json"'},
+    )
     services.identity.remember(response, visitor)
     return response
 
@@ -162,6 +203,7 @@ async def forget_me(request: Request) -> Response:
     ):
         raise HTTPException(400, "This form has expired. Please reload the page and try again.")
     await services.access.forget(visitor.reader_id)
+    await services.events.forget([visitor.reader_id])
     response = RedirectResponse("/account/meter?deleted=1", status_code=303)
     services.identity.clear(response)
     return response
@@ -172,8 +214,9 @@ async def feed(request: Request) -> Response:
     services = _services(request)
     settings = services.settings
     items = []
+    lede_words = (await services.policies.base()).policy.lede_words
     for item in await services.articles.latest(limit=50):
-        teaser = " ".join(b.text for b in lede(item, services.access.policy.lede_words))
+        teaser = " ".join(b.text for b in lede(item, lede_words))
         items.append(
             {
                 "article": item,

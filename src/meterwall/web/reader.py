@@ -34,6 +34,20 @@ class ReaderIdentity:
             return Visitor(new_reader_id(), new=True)
         return Visitor(reader_id, new=False)
 
+    def from_token(self, token: str | None) -> Visitor:
+        """The visitor a signed reader token names (the cookie's value, for API callers).
+
+        A missing, tampered or foreign token is a new anonymous reader, never an error.
+        """
+        reader_id = self._cookie.verify(token)
+        if reader_id is None:
+            return Visitor(new_reader_id(), new=True)
+        return Visitor(reader_id, new=False)
+
+    def token(self, reader_id: str) -> str:
+        """The signed reader token for ``reader_id`` (the same value the cookie carries)."""
+        return self._cookie.sign(reader_id)
+
     def remember(self, response: Response, visitor: Visitor) -> None:
         """Set the cookie on ``response`` when the visitor is new."""
         if visitor.new:

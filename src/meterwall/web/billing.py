@@ -1,0 +1,277 @@
+"""Checkout, cancel and resume, the Stripe webhook endpoint, and gift links.
+
+The checkout page is the only page that loads a third-party script (the
+payment provider's Stripe.js, which keeps card numbers off this server); its
+Content-Security-Policy allows exactly that origin and the API origin the
+script talks to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from meterwall.billing.model import ENTITLING
+from meterwall.billing.ports import GatewayUnavailable, PaymentError
+from meterwall.billing.service import first_payment_credit
+from meterwall.identity.gifts import AllowanceUsed
+from meterwall.settings import OfferSettings
+from meterwall.web.account import (
+    MAY_GIFT,
+    current_member,
+    form_fields,
+    login_redirect,
+    redirect,
+    render,
+    services_of,
+)
+from meterwall.web.middleware import content_security_policy
+from meterwall.web.reader import Visitor
+from meterwall.web.views import offer_view
+
+UNAVAILABLE = (
+    "Payments are unavailable at the moment. Nothing was charged. "
+    "Please try again in a few minutes."
+)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def checkout_csp(request: Request) -> str:
+    """The checkout page's policy: the site's, plus the Stripe.js and Stripe API origins."""
+    stripe = services_of(request).settings.stripe
+    js = _origin(stripe.js_url)
+    api = _origin(stripe.api_base)
+    frames: tuple[str, ...] = (js,)
+    if js == "https://js.stripe.com":
+        frames += ("https://hooks.stripe.com",)
+    return content_security_policy(
+        script=(js,), connect=tuple(dict.fromkeys((api, js))), frame=frames
+    )
+
+
+def _offer(request: Request) -> OfferSettings:
+    offer = services_of(request).billing.offer(request.path_params["offer"])
+    if offer is None:
+        raise HTTPException(404, "There is no such plan.")
+    return offer
+
+
+async def _checkout_page(
+    request: Request,
+    visitor: Visitor,
+    offer: OfferSettings,
+    error: str = "",
+    status_code: int = 200,
+    coupon: str = "",
+) -> Response:
+    services = services_of(request)
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    assert member is not None
+    context: dict[str, Any] = {
+        "offer": offer_view(offer),
+        "offer_id": offer.id,
+        "error": error,
+        "coupon": coupon,
+        "has_coupons": bool(offer.coupons),
+        "email": member.account.email,
+        "csrf": services.csrf.token(visitor.reader_id, "checkout"),
+        "publishable_key": services.settings.stripe.publishable_key,
+        "js_url": services.settings.stripe.js_url,
+        "client_secret": "",
+    }
+    try:
+        intent = await services.billing.start_checkout(member.account, offer)
+        context["client_secret"] = intent.client_secret
+        context["setup_intent"] = intent.id
+    except PaymentError as exc:
+        context["error"] = error or str(exc)
+        status_code = max(status_code, 400)
+    except GatewayUnavailable:
+        context["error"] = UNAVAILABLE
+        status_code = 503
+    response = render(request, "checkout.html", context, visitor, status_code)
+    response.headers["Content-Security-Policy"] = checkout_csp(request)
+    return response
+
+
+async def checkout_form(request: Request) -> Response:
+    """The card form for one offer (sign-in first; subscribers go to their account)."""
+    services = services_of(request)
+    offer = _offer(request)
+    visitor = services.identity.visitor(request)
+    if not services.billing.enabled:
+        return render(request, "payments_off.html", {}, visitor, 503)
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return login_redirect(f"/checkout/{offer.id}")
+    current = await services.billing.current(member.account.id, now)
+    if current is not None and current.status in ENTITLING:
+        return redirect("/account?notice=already-subscribed")
+    return await _checkout_page(request, visitor, offer)
+
+
+async def checkout(request: Request) -> Response:
+    """Subscribe with the card Stripe.js confirmed; a refusal is shown on the checkout page."""
+    services = services_of(request)
+    offer = _offer(request)
+    visitor = services.identity.visitor(request)
+    if not services.billing.enabled:
+        return render(request, "payments_off.html", {}, visitor, 503)
+    fields = await form_fields(request, visitor, "checkout")
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return login_redirect(f"/checkout/{offer.id}")
+    coupon = fields.get("coupon", "").strip()[:50]
+    setup_intent = fields.get("setup_intent", "").strip()
+    try:
+        first_payment_credit(offer, coupon or None)
+        if not setup_intent:
+            raise PaymentError("Please enter your card details.")
+        await services.billing.complete_checkout(
+            member.account, offer, setup_intent[:100], coupon or None, now
+        )
+    except PaymentError as exc:
+        return await _checkout_page(request, visitor, offer, str(exc), 402, coupon)
+    except GatewayUnavailable:
+        return await _checkout_page(request, visitor, offer, UNAVAILABLE, 503, coupon)
+    return redirect("/account?notice=subscribed")
+
+
+async def cancel_form(request: Request) -> Response:
+    """The one "are you sure?" page before cancelling."""
+    services = services_of(request)
+    visitor = services.identity.visitor(request)
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return login_redirect("/account/cancel")
+    subscription = await services.billing.current(member.account.id, now)
+    if subscription is None or subscription.status not in ENTITLING | {"past_due"}:
+        return redirect("/account")
+    return render(
+        request,
+        "cancel.html",
+        {
+            "subscription": subscription,
+            "csrf": services.csrf.token(visitor.reader_id, "account"),
+        },
+    )
+
+
+async def _set_ending(request: Request, end: bool) -> Response:
+    services = services_of(request)
+    visitor = services.identity.visitor(request)
+    await form_fields(request, visitor, "account")
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return login_redirect("/account")
+    if not services.billing.enabled:
+        return render(request, "payments_off.html", {}, visitor, 503)
+    try:
+        await services.billing.set_ending(member.account.id, end, now)
+    except PaymentError:
+        return redirect("/subscribe" if not end else "/account")
+    except GatewayUnavailable:
+        return redirect("/account?notice=unavailable")
+    return redirect("/account?notice=" + ("cancelled" if end else "resumed"))
+
+
+async def cancel(request: Request) -> Response:
+    """Cancel at the end of the paid period, in one step."""
+    return await _set_ending(request, True)
+
+
+async def resume(request: Request) -> Response:
+    """Take a cancellation back before the period ends."""
+    return await _set_ending(request, False)
+
+
+async def stripe_webhook(request: Request) -> Response:
+    """Stripe's webhook deliveries: 400 for anything not signed, fresh and well formed."""
+    services = services_of(request)
+    payload = await request.body()
+    outcome = await services.webhooks.receive(
+        payload, request.headers.get("stripe-signature"), services.clock()
+    )
+    return PlainTextResponse(outcome.message, status_code=outcome.status)
+
+
+async def gift_form(request: Request) -> Response:
+    """Offer to create a gift link for an article (subscribers only)."""
+    services = services_of(request)
+    visitor = services.identity.visitor(request)
+    now = services.clock()
+    slug = request.query_params.get("article", "")
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return login_redirect(f"/gifts/new?article={slug}")
+    found = await services.articles.by_slug(slug) if slug else None
+    if found is None:
+        raise HTTPException(404, "There is no article at this address.")
+    entitlements = await services.billing.entitlements(member.account.id, now)
+    return render(
+        request,
+        "gift.html",
+        {
+            "article": found,
+            "link": "",
+            "may_gift": bool(entitlements & MAY_GIFT),
+            "used": await services.members.gifts.used_this_month(member.account.id, now),
+            "allowance": services.members.gifts.allowance,
+            "csrf": services.csrf.token(visitor.reader_id, "gift"),
+            "error": "",
+        },
+        visitor,
+    )
+
+
+async def create_gift(request: Request) -> Response:
+    """Create a gift link to one article, within the monthly allowance."""
+    services = services_of(request)
+    visitor = services.identity.visitor(request)
+    fields = await form_fields(request, visitor, "gift")
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return login_redirect("/account")
+    found = await services.articles.by_slug(fields.get("article", ""))
+    if found is None:
+        raise HTTPException(404, "There is no article at this address.")
+    entitlements = await services.billing.entitlements(member.account.id, now)
+    context: dict[str, Any] = {
+        "article": found,
+        "link": "",
+        "may_gift": bool(entitlements & MAY_GIFT),
+        "allowance": services.members.gifts.allowance,
+        "csrf": services.csrf.token(visitor.reader_id, "gift"),
+        "error": "",
+    }
+    status = 200
+    if not entitlements & MAY_GIFT:
+        context["error"] = "Gift links are for subscribers."
+        status = 403
+    else:
+        try:
+            gift = await services.members.gifts.create(member.account.id, found.id, now)
+        except AllowanceUsed:
+            context["error"] = "You have used all your gift links for this month."
+            status = 429
+        else:
+            context["link"] = (
+                f"{services.settings.public_url}/articles/{found.slug}?gift={gift.token}"
+            )
+            context["expires_at"] = gift.expires_at
+    context["used"] = await services.members.gifts.used_this_month(member.account.id, now)
+    return render(request, "gift.html", context, visitor, status)
