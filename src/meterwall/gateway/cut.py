@@ -1,0 +1,273 @@
+"""Preparing one outcome of an analysed page: the full text, or the teaser with a gate.
+
+:func:`prepare` does the per-outcome work once, independent of the reader:
+it cuts the body after the lede, removes every other copy of the gated text
+(JSON-LD, hydration state, ``<noscript>``, ``<template>``, encoded copies),
+adds paywall markup, and leaves two empty slots where the reader's banner or
+gate goes.  :meth:`Prepared.personalise` fills the slots per request, which
+is cheap.  A teaser is verified byte for byte before it is returned; if any
+gated text survived the surgery, a plain safe page is prepared instead.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from meterwall.gateway.body import lede_end, lede_paragraphs
+from meterwall.gateway.config import PageRules
+from meterwall.gateway.markup import load_json, meta, objects
+from meterwall.gateway.page import Page
+from meterwall.gateway.schema import PAYWALLED_CLASS, body_texts, mark
+from meterwall.gateway.scrub import js_segments, scrub_tree, string_value
+from meterwall.gateway.text import Fingerprint, readings, word_count
+from meterwall.gateway.tree import find, fragment, parse, remove_after, text_of
+
+log = logging.getLogger(__name__)
+
+SLOT_TAG = "meterwall-slot"
+_PROSE_WORDS = 40
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Assets:
+    """How inserted banners and gates get their styles.
+
+    ``stylesheet`` is the URL of meterwall's stylesheet for ordinary pages;
+    ``amp_css`` is the same CSS, inlined into AMP pages (which allow no
+    external stylesheets).
+    """
+
+    stylesheet: str
+    amp_css: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One outcome of one page, for any reader: HTML with empty banner and gate slots."""
+
+    html: str
+    token: str
+    full_text: bool
+    fallback: bool = False
+
+    def slot(self, kind: str) -> str:
+        """The markup of the ``banner`` or ``gate`` slot."""
+        return f'<{SLOT_TAG} data-slot="{kind}-{self.token}"></{SLOT_TAG}>'
+
+    def personalise(self, banner: str = "", gate: str = "") -> str:
+        """The page for one reader: the slots replaced by this reader's banner and gate."""
+        return self.html.replace(self.slot("banner"), banner, 1).replace(self.slot("gate"), gate, 1)
+
+
+def _class_add(node: LexborNode, name: str) -> None:
+    classes = (node.attributes.get("class") or "").split()
+    if name not in classes:
+        node.attrs["class"] = " ".join([*classes, name])
+
+
+def _truncate(paragraph: LexborNode, keep_words: int) -> str:
+    """Keep the first ``keep_words`` words of ``paragraph`` (an element or a text node).
+
+    Returns the text removed.
+    """
+    texts = (
+        [paragraph]
+        if paragraph.is_text_node
+        else [n for n in paragraph.traverse(include_text=True) if n.is_text_node]
+    )
+    remaining = keep_words
+    for text in texts:
+        content = text.text_content or ""
+        count = word_count(content)
+        if count <= remaining:
+            remaining -= count
+            continue
+        ends = [m.end() for m in _WORD.finditer(content)]
+        cut = ends[remaining - 1] if remaining else 0
+        following = [] if text is paragraph else remove_after(text, paragraph)
+        tail = " ".join([content[cut:], *(text_of(n) for n in following)])
+        for node in following:
+            node.decompose()
+        text.replace_with(content[:cut] + " …")
+        return tail
+    return ""
+
+
+def _lede_by_words(body: LexborNode, words: int) -> tuple[LexborNode | None, list[str], str]:
+    """The last lede node when the lede is ``words`` words; the lede texts; the text cut off."""
+    end: LexborNode | None = None
+    kept: list[str] = []
+    budget = words
+    for paragraph in lede_paragraphs(body):
+        end = paragraph
+        count = word_count(text_of(paragraph))
+        tail = _truncate(paragraph, budget) if count > budget else ""
+        kept.append(text_of(paragraph))
+        budget -= count
+        if budget <= 0:
+            return end, kept, tail
+    return end, kept, ""
+
+
+def _cut_body(body: LexborNode, rules: PageRules) -> tuple[list[str], list[str]]:
+    """Cut ``body`` after its lede; return (gated texts, lede texts)."""
+    if rules.lede_words > 0:
+        end, kept, tail = _lede_by_words(body, rules.lede_words)
+    else:
+        end = lede_end(body, rules.lede_paragraphs)
+        kept = [text_of(p) for p in _until(lede_paragraphs(body), end)]
+        tail = ""
+    removed = remove_after(end, body) if end is not None else list(body.iter(include_text=True))
+    gated = [tail, *(text_of(node) for node in removed)]
+    for node in removed:
+        node.decompose()
+    return gated, kept
+
+
+def _until(nodes: list[LexborNode], end: LexborNode | None) -> Iterator[LexborNode]:
+    for node in nodes:
+        yield node
+        if end is None or node.mem_id == end.mem_id:
+            return
+
+
+def _prose_in_scripts(tree: LexborHTMLParser) -> list[str]:
+    """Long prose strings in a page's inline scripts: the body of a page a script renders."""
+    found: list[str] = []
+    for script in tree.css("script"):
+        if script.attributes.get("src"):
+            continue
+        code = script.text(deep=True)
+        data = load_json(code)
+        if data is not None:
+            values = [v for o in objects(data) for v in o.values() if isinstance(v, str)]
+        else:
+            values = [string_value(t) for kind, t in js_segments(code) if kind == "string"]
+        found.extend(v for v in values if any(word_count(r) >= _PROSE_WORDS for r in readings(v)))
+    return found
+
+
+def _teaser_texts(tree: LexborHTMLParser, page: Page) -> list[str]:
+    """Text a gated reader may see besides the lede: the headline in its several places.
+
+    Descriptions are not among them: a description generated from the body
+    can run past the lede, and is then cut like any other copy.
+    """
+    shown = [page.headline, *meta(tree, "og:title", "twitter:title")]
+    for tag in ("title", "h1"):
+        node = tree.css_first(tag)
+        if node is not None:
+            shown.append(node.text(deep=True))
+    return shown
+
+
+def _insert_slots(
+    tree: LexborHTMLParser, body: LexborNode | None, prepared: Prepared, amp: bool
+) -> None:
+    banner = fragment(prepared.slot("banner"))
+    gate = fragment(prepared.slot("gate"))
+    if body is not None:
+        body.insert_before(banner)
+        if amp:
+            # AMP runtimes may hide the body element (amp-subscriptions); keep the gate visible.
+            body.insert_after(gate)
+        else:
+            body.insert_child(gate)
+        return
+    page_body = tree.body
+    if page_body is None:
+        return
+    first = page_body.child
+    if first is not None:
+        first.insert_before(banner)
+    else:
+        page_body.insert_child(banner)
+    anchor = tree.css_first("h1")
+    if anchor is not None:
+        anchor.insert_after(gate)
+    else:
+        page_body.insert_child(gate)
+
+
+def _add_assets(tree: LexborHTMLParser, page: Page, assets: Assets) -> None:
+    head = tree.head
+    if head is None:
+        return
+    if not page.amp:
+        href = html.escape(assets.stylesheet)
+        head.insert_child(fragment(f'<link rel="stylesheet" href="{href}">'))
+        return
+    custom = next((s for s in tree.css("style") if "amp-custom" in s.attributes), None)
+    if custom is None:
+        head.insert_child(fragment(f"<style amp-custom>{assets.amp_css}</style>"))
+    else:
+        custom.insert_child(assets.amp_css)
+
+
+def _fallback(page: Page, lede: list[str], assets: Assets, token: str) -> Prepared:
+    """A plain page with the headline, the lede and the gate: used only if surgery failed."""
+    title = html.escape(page.headline)
+    paragraphs = "".join(f"<p>{html.escape(t.strip())}</p>" for t in lede if t.strip())
+    prepared = Prepared(html="", token=token, full_text=False, fallback=True)
+    document = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title>"
+        f'<link rel="canonical" href="{html.escape(page.canonical)}">'
+        f'<link rel="stylesheet" href="{html.escape(assets.stylesheet)}"></head>'
+        f'<body><main class="mw-fallback">{prepared.slot("banner")}<h1>{title}</h1>'
+        f'<div class="{PAYWALLED_CLASS}">{paragraphs}{prepared.slot("gate")}</div>'
+        "</main></body></html>"
+    )
+    return Prepared(html=document, token=token, full_text=False, fallback=True)
+
+
+def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) -> Prepared:
+    prepared = Prepared(html="", token=token, full_text=False)
+    tree = parse(page.html)
+    body = find(tree, page.body) if page.body is not None else None
+    gated, lede = _cut_body(body, rules) if body is not None else ([], [])
+    gated += body_texts(tree)
+    if body is None:
+        gated += _prose_in_scripts(tree)
+    fingerprint = Fingerprint.of(gated, [*lede, *_teaser_texts(tree, page)])
+    mark(tree, page, teaser=" ".join(t.strip() for t in lede))
+    summary = " ".join(" ".join(t.split()) for t in lede)
+    scrub_tree(tree, fingerprint, page.headline, summary[:160] or page.headline)
+    if body is not None:
+        _class_add(body, PAYWALLED_CLASS)
+    _insert_slots(tree, body, prepared, page.amp)
+    _add_assets(tree, page, assets)
+    document = tree.html or ""
+    if fingerprint.found_in(document):
+        log.error("gated text survived cutting %s; serving the plain teaser page", page.canonical)
+        return _fallback(page, lede, assets, token)
+    return Prepared(html=document, token=token, full_text=False)
+
+
+def _prepare_full(page: Page, assets: Assets, token: str) -> Prepared:
+    prepared = Prepared(html="", token=token, full_text=True)
+    tree = parse(page.html)
+    body = find(tree, page.body) if page.body is not None else None
+    mark(tree, page, teaser=None)
+    if body is not None:
+        _class_add(body, PAYWALLED_CLASS)
+    _insert_slots(tree, body, prepared, page.amp)
+    _add_assets(tree, page, assets)
+    return Prepared(html=tree.html or "", token=token, full_text=True)
+
+
+def prepare(page: Page, rules: PageRules, full_text: bool, assets: Assets) -> Prepared:
+    """Prepare the full-text or the teaser outcome of ``page``, for any reader."""
+    token = secrets.token_hex(8)
+    if full_text:
+        return _prepare_full(page, assets, token)
+    return _prepare_teaser(page, rules, assets, token)

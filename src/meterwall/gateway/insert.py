@@ -1,0 +1,53 @@
+"""The personal part of a gated page: the meter banner or the gate, in the publisher's copy.
+
+This is the only per-reader rendering in proxy mode; everything else about
+a page is prepared once (:mod:`meterwall.gateway.cut`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from meterwall.access.model import Decision, shows_full_text
+from meterwall.settings import Settings
+from meterwall.web.views import offer_view, wording
+
+STYLESHEET = Path(__file__).parent.parent / "web" / "static" / "meterwall.css"
+STYLESHEET_URL = "/_meterwall/meterwall.css"
+SNIPPET = Path(__file__).parent.parent / "web" / "static" / "meterwall.js"
+
+
+def stylesheet(settings: Settings) -> str:
+    """meterwall's banner and gate CSS with the publisher's colours and fonts."""
+    return settings.proxy.style.css_variables() + "\n" + STYLESHEET.read_text(encoding="utf-8")
+
+
+class Inserts:
+    """Renders the banner and the gate for one decision."""
+
+    def __init__(self, settings: Settings, env: jinja2.Environment) -> None:
+        self._settings = settings
+        self._macros: Any = env.get_template("_gateway.html").module
+        self._offers = [offer_view(o) for o in settings.offers]
+        self.subscribe_url = settings.proxy.subscribe_url
+        self.register_url = "/account/login"
+
+    def banner(self, decision: Decision) -> str:
+        """The meter banner, shown above the body while the meter still allows reading."""
+        if decision.outcome != "metered":
+            return ""
+        words = wording(self._settings.copy_text, decision, self._settings.site_name)
+        return str(self._macros.banner(words, self.subscribe_url)).strip()
+
+    def gate(self, decision: Decision) -> str:
+        """The gate shown after the lede to a reader who is not entitled ("" otherwise)."""
+        if shows_full_text(decision):
+            return ""
+        words = wording(self._settings.copy_text, decision, self._settings.site_name)
+        markup = self._macros.gate(
+            decision.outcome, words, self._offers, self.subscribe_url, self.register_url
+        )
+        return str(markup).strip()

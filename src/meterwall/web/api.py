@@ -1,0 +1,516 @@
+"""The decision API, for sites that render on the client or at the edge.
+
+``POST /api/v1/access`` answers what a reader may see of an article: the
+decision, the meter and the publisher's copy and offers, never the article
+text.  ``POST /api/v1/article`` is the server-side helper: it returns the
+article body only when the decision allows it (the teaser otherwise), from
+meterwall's own article store or, in proxy mode, from the upstream site.
+The reader is named by meterwall's cookie (same-site callers) or by a signed
+reader token (servers and edge functions).  ``GET /api/openapi.json``
+documents both.  Every answer depends on the reader, so every answer is
+``Cache-Control: private, no-store``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from meterwall.access.model import (
+    AccessLevel,
+    ArticleAccess,
+    Decision,
+    ReaderState,
+    shows_full_text,
+)
+from meterwall.access.policy import meter_window
+from meterwall.content.model import Article
+from meterwall.content.teaser import lede
+from meterwall.gateway.insert import SNIPPET, stylesheet
+from meterwall.gateway.page import normalise_url
+from meterwall.gateway.upstream import UpstreamError
+from meterwall.identity.readers import RequestFacts
+from meterwall.web.client import client_ip
+from meterwall.web.reader import Visitor
+from meterwall.web.views import offer_view, wording
+
+if TYPE_CHECKING:
+    from meterwall.app import Services
+    from meterwall.gateway.proxy import Gateway
+
+PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Cookie, Origin"}
+MAX_REQUEST_BYTES = 16 * 1024
+
+
+class ArticleIn(BaseModel):
+    """The article a caller asks about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=2048)
+    access: AccessLevel = AccessLevel.METERED
+    section: str = Field("", max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        is_url = value[:8].casefold().startswith(("http://", "https://"))
+        return normalise_url(value) if is_url else value
+
+    def facts(self) -> ArticleAccess:
+        """The access facts the caller gave."""
+        return ArticleAccess(
+            id=self.id,
+            access=self.access,
+            section=self.section.strip().casefold(),
+            tags=frozenset(t.strip().casefold() for t in self.tags if t.strip()),
+        )
+
+
+class AccessRequest(BaseModel):
+    """The body of ``POST /api/v1/access`` and ``POST /api/v1/article``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article: ArticleIn
+    reader_token: str | None = Field(None, max_length=512)
+
+
+class ApiError(Exception):
+    """A request the API answers with a 4xx status and a readable message."""
+
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _cors(request: Request, response: Response) -> Response:
+    origin = request.headers.get("origin", "")
+    if origin and origin in _services(request).settings.api.allowed_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+    return response
+
+
+def _json(request: Request, data: dict[str, Any], status: int = 200) -> Response:
+    return _cors(request, JSONResponse(data, status_code=status, headers=PRIVATE))
+
+
+async def _read(request: Request) -> tuple[AccessRequest, bool]:
+    """The parsed request, and whether the caller sent ``reader_token`` (even as null)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_REQUEST_BYTES:
+            raise ApiError(413, "request too large", f"send at most {MAX_REQUEST_BYTES} bytes")
+    try:
+        raw = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid JSON", "the request body must be a JSON object") from None
+    if not isinstance(raw, dict):
+        raise ApiError(400, "invalid request", "the request body must be a JSON object")
+    try:
+        parsed = AccessRequest.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ApiError(400, "invalid request", problems) from None
+    return parsed, "reader_token" in raw
+
+
+def _visitor(request: Request, parsed: AccessRequest, token_mode: bool) -> Visitor:
+    identity = _services(request).identity
+    if token_mode:
+        return identity.from_token(parsed.reader_token)
+    return identity.visitor(request)
+
+
+async def _decide(
+    request: Request, visitor: Visitor, article: ArticleAccess
+) -> tuple[Decision, ReaderState]:
+    services = _services(request)
+    now = services.clock()
+    reader = await services.readers.state(
+        RequestFacts(
+            reader_id=visitor.reader_id,
+            client_ip=client_ip(request, services.settings.trusted_proxies),
+            user_agent=request.headers.get("user-agent", ""),
+            article_id=article.id,
+            now=now,
+        )
+    )
+    return await services.access.decide(article, reader, now), reader
+
+
+def decision_json(request: Request, article_id: str, decision: Decision) -> dict[str, Any]:
+    """The API's answer for one decision: outcome, meter, copy and offers (never text)."""
+    services = _services(request)
+    settings = services.settings
+    used = getattr(decision, "used", None)
+    limit = getattr(decision, "limit", None)
+    words = wording(settings.copy_text, decision, settings.site_name)
+    resets = meter_window(services.access.policy, services.clock()).resets_at
+    return {
+        "article_id": article_id,
+        "decision": {
+            "outcome": decision.outcome,
+            "full_text": shows_full_text(decision),
+            "reason": getattr(decision, "reason", None),
+            "premium": bool(getattr(decision, "premium", False)),
+        },
+        "meter": {
+            "used": used,
+            "limit": limit,
+            "remaining": max(limit - used, 0) if used is not None and limit is not None else None,
+            "resets_at": resets.isoformat() if resets is not None else None,
+        },
+        "copy": {
+            "banner": words.banner,
+            "banner_link": words.banner_link,
+            "heading": words.heading,
+            "body": words.body,
+            "subscribe_cta": words.subscribe_cta,
+            "offers_heading": words.offers_heading,
+        },
+        "offers": [
+            {
+                "id": o.id,
+                "name": o.name,
+                "price": o.price,
+                "interval": o.interval,
+                "line": o.line,
+                "trial": o.trial,
+            }
+            for o in (offer_view(offer) for offer in settings.offers)
+        ],
+        "links": {"subscribe": settings.proxy.subscribe_url, "register": "/account/login"},
+    }
+
+
+def _finish(
+    request: Request,
+    data: dict[str, Any],
+    visitor: Visitor,
+    reader: ReaderState,
+    token_mode: bool,
+) -> Response:
+    services = _services(request)
+    if token_mode:
+        data["reader_token"] = services.identity.token(visitor.reader_id)
+    response = _json(request, data)
+    if not token_mode and not reader.verified_crawler:
+        services.identity.remember(response, visitor)
+    return response
+
+
+def _failure(request: Request, exc: ApiError) -> Response:
+    return _json(request, {"error": exc.error, "detail": exc.detail}, exc.status)
+
+
+async def access(request: Request) -> Response:
+    """``POST /api/v1/access``: the decision for the reader and article, without text."""
+    try:
+        parsed, token_mode = await _read(request)
+    except ApiError as exc:
+        return _failure(request, exc)
+    facts = parsed.article.facts()
+    known = await _stored(request, facts.id)
+    if known is not None:
+        facts = known.access_facts()
+    visitor = _visitor(request, parsed, token_mode)
+    decision, reader = await _decide(request, visitor, facts)
+    return _finish(request, decision_json(request, facts.id, decision), visitor, reader, token_mode)
+
+
+async def _stored(request: Request, article_id: str) -> Article | None:
+    """The built-in store's article with this id or canonical URL, if any."""
+    services = _services(request)
+    found = await services.articles.by_ids([article_id])
+    if article_id in found:
+        return found[article_id]
+    prefix = normalise_url(services.settings.public_url + "/articles/")
+    if article_id.startswith(prefix.rstrip("/") + "/"):
+        slug = article_id[len(prefix.rstrip("/")) + 1 :].split("/")[0]
+        return await services.articles.by_slug(slug) if slug else None
+    return None
+
+
+def _blocks_html(request: Request, blocks: tuple[Any, ...]) -> str:
+    env = _services(request).templates.env
+    macros: Any = env.get_template("_blocks.html").module
+    return str(macros.render_blocks(blocks)).strip()
+
+
+async def article(request: Request) -> Response:
+    """``POST /api/v1/article``: the decision, plus the body only when the decision allows."""
+    try:
+        parsed, token_mode = await _read(request)
+    except ApiError as exc:
+        return _failure(request, exc)
+    article_id = parsed.article.id
+    visitor = _visitor(request, parsed, token_mode)
+    stored = await _stored(request, article_id)
+    if stored is not None:
+        decision, reader = await _decide(request, visitor, stored.access_facts())
+        policy = _services(request).access.policy
+        data = decision_json(request, stored.id, decision)
+        data["teaser_html"] = _blocks_html(request, lede(stored, policy.lede_words))
+        full = shows_full_text(decision)
+        data["body_html"] = _blocks_html(request, stored.body) if full else None
+        return _finish(request, data, visitor, reader, token_mode)
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
+    try:
+        page = await gateway.page_for(article_id) if gateway is not None else None
+    except UpstreamError:
+        return _failure(request, ApiError(502, "upstream unavailable", "try again in a moment"))
+    if gateway is None or page is None:
+        return _failure(request, ApiError(404, "unknown article", "no article has this id"))
+    decision, reader = await _decide(request, visitor, page.article)
+    data = decision_json(request, page.canonical, decision)
+    data["teaser_html"] = gateway.body_html(page, full=False)
+    data["body_html"] = gateway.body_html(page, full=True) if shows_full_text(decision) else None
+    return _finish(request, data, visitor, reader, token_mode)
+
+
+async def preflight(request: Request) -> Response:
+    """CORS preflight for the configured origins."""
+    response = Response(status_code=204, headers={"Vary": "Origin"})
+    _cors(request, response)
+    if "Access-Control-Allow-Origin" in response.headers:
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+async def openapi_document(request: Request) -> Response:
+    """``GET /api/openapi.json``: the API's OpenAPI 3.1 description."""
+    return JSONResponse(openapi(_services(request).settings.public_url))
+
+
+async def snippet(_request: Request) -> Response:
+    """The dependency-free JavaScript snippet that shows the banner or gate."""
+    return FileResponse(
+        SNIPPET,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+async def snippet_css(request: Request) -> Response:
+    """The banner and gate stylesheet, in the publisher's colours."""
+    return Response(
+        stylesheet(_services(request).settings),
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+def routes() -> list[BaseRoute]:
+    """The API's routes, and the snippet's assets."""
+    return [
+        Route("/api/v1/access", access, methods=["POST"], name="api_access"),
+        Route("/api/v1/access", preflight, methods=["OPTIONS"], name="api_access_preflight"),
+        Route("/api/v1/article", article, methods=["POST"], name="api_article"),
+        Route("/api/v1/article", preflight, methods=["OPTIONS"], name="api_article_preflight"),
+        Route("/api/openapi.json", openapi_document, name="openapi"),
+        Route("/_meterwall/meterwall.js", snippet, name="snippet"),
+        Route("/_meterwall/meterwall.css", snippet_css, name="snippet_css"),
+    ]
+
+
+def _schema_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def openapi(server: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the decision API."""
+    nullable_int = {"type": ["integer", "null"]}
+    request_body = {
+        "required": True,
+        "content": {"application/json": {"schema": _schema_ref("AccessRequest")}},
+    }
+    error = {
+        "description": "The request was not understood; ``detail`` says why.",
+        "content": {"application/json": {"schema": _schema_ref("Error")}},
+    }
+    outcome: list[Literal["granted", "metered", "regwall", "paywall", "crawler"]] = [
+        "granted",
+        "metered",
+        "regwall",
+        "paywall",
+        "crawler",
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "meterwall decision API",
+            "version": "1",
+            "description": (
+                "Ask what a reader may see of an article. The reader is named by the "
+                "meterwall cookie, or by `reader_token` (send it, even as null, to use tokens; "
+                "the answer then carries the token to keep). Answers never contain gated text: "
+                "`/api/v1/article` returns `body_html` only when the decision allows."
+            ),
+        },
+        "servers": [{"url": server}],
+        "paths": {
+            "/api/v1/access": {
+                "post": {
+                    "operationId": "decideAccess",
+                    "summary": "Decide access and count the meter; no article text.",
+                    "requestBody": request_body,
+                    "responses": {
+                        "200": {
+                            "description": "The decision, meter, copy and offers.",
+                            "content": {"application/json": {"schema": _schema_ref("Decision")}},
+                        },
+                        "400": error,
+                        "413": error,
+                    },
+                }
+            },
+            "/api/v1/article": {
+                "post": {
+                    "operationId": "articleForReader",
+                    "summary": "The decision, with the body only when the reader may read it.",
+                    "requestBody": request_body,
+                    "responses": {
+                        "200": {
+                            "description": "The decision, the teaser and (when allowed) the body.",
+                            "content": {
+                                "application/json": {"schema": _schema_ref("ArticleForReader")}
+                            },
+                        },
+                        "400": error,
+                        "404": error,
+                        "413": error,
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "AccessRequest": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["article"],
+                    "properties": {
+                        "article": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["id"],
+                            "properties": {
+                                "id": {
+                                    "type": "string",
+                                    "maxLength": 2048,
+                                    "description": "The canonical URL (or the store id).",
+                                },
+                                "access": {
+                                    "type": "string",
+                                    "enum": ["free", "metered", "premium"],
+                                    "default": "metered",
+                                },
+                                "section": {"type": "string", "maxLength": 200},
+                                "tags": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                        "reader_token": {"type": ["string", "null"], "maxLength": 512},
+                    },
+                },
+                "Decision": {
+                    "type": "object",
+                    "required": ["article_id", "decision", "meter", "copy", "offers", "links"],
+                    "properties": {
+                        "article_id": {"type": "string"},
+                        "decision": {
+                            "type": "object",
+                            "required": ["outcome", "full_text", "reason", "premium"],
+                            "properties": {
+                                "outcome": {"type": "string", "enum": outcome},
+                                "full_text": {"type": "boolean"},
+                                "reason": {"type": ["string", "null"]},
+                                "premium": {"type": "boolean"},
+                            },
+                        },
+                        "meter": {
+                            "type": "object",
+                            "required": ["used", "limit", "remaining", "resets_at"],
+                            "properties": {
+                                "used": nullable_int,
+                                "limit": nullable_int,
+                                "remaining": nullable_int,
+                                "resets_at": {"type": ["string", "null"], "format": "date-time"},
+                            },
+                        },
+                        "copy": {
+                            "type": "object",
+                            "required": [
+                                "banner",
+                                "banner_link",
+                                "heading",
+                                "body",
+                                "subscribe_cta",
+                                "offers_heading",
+                            ],
+                            "additionalProperties": {"type": "string"},
+                        },
+                        "offers": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["id", "name", "price", "interval", "line", "trial"],
+                                "additionalProperties": {"type": "string"},
+                            },
+                        },
+                        "links": {
+                            "type": "object",
+                            "required": ["subscribe", "register"],
+                            "additionalProperties": {"type": "string"},
+                        },
+                        "reader_token": {
+                            "type": "string",
+                            "description": "Present when the request named `reader_token`.",
+                        },
+                    },
+                },
+                "ArticleForReader": {
+                    "allOf": [
+                        _schema_ref("Decision"),
+                        {
+                            "type": "object",
+                            "required": ["teaser_html", "body_html"],
+                            "properties": {
+                                "teaser_html": {"type": "string"},
+                                "body_html": {
+                                    "type": ["string", "null"],
+                                    "description": "Null unless the decision allows full text.",
+                                },
+                            },
+                        },
+                    ]
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "detail"],
+                    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+                },
+            }
+        },
+    }
