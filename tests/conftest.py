@@ -17,6 +17,8 @@ from meterwall.content.model import Article
 from meterwall.storage.migrate import upgrade
 from tests.factories import make_article, make_settings
 
+pytest_plugins = ["tests.backends"]
+
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 
 
@@ -45,12 +47,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def app_factory(tmp_path: Path, clock: Clock) -> AsyncIterator[Callable[..., Any]]:
-    """Build an app (migrated, seeded with :func:`standard_articles`) with setting overrides."""
+async def app_factory(
+    tmp_path: Path, clock: Clock, app_backends: dict[str, Any]
+) -> AsyncIterator[Callable[..., Any]]:
+    """Build an app (migrated, seeded with :func:`standard_articles`) with setting overrides.
+
+    Apps run on SQLite in ``tmp_path``, or on PostgreSQL and a Redis meter when
+    ``METERWALL_TEST_DATABASE_URL`` / ``METERWALL_TEST_REDIS_URL`` say so
+    (the ``app_backends`` fixture of :mod:`tests.backends`).
+    """
     built: list[Starlette] = []
 
     async def build(articles: list[Article] | None = None, **overrides: Any) -> Starlette:
-        settings = make_settings(tmp_path, auto_migrate=False, **overrides)
+        settings = make_settings(tmp_path, auto_migrate=False, **{**app_backends, **overrides})
         upgrade(settings.resolved_database_url)
         app = create_app(settings)
         services = app.state.services
@@ -63,6 +72,7 @@ async def app_factory(tmp_path: Path, clock: Clock) -> AsyncIterator[Callable[..
 
     yield build
     for app in built:
+        await app.state.services.access.meter.close()
         await app.state.services.engine.dispose()
 
 

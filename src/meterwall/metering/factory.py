@@ -5,11 +5,25 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.metering.ports import MeterStore
+from meterwall.metering.redis import RedisMeterStore, redis_client
 from meterwall.metering.sql import SqlMeterStore
 from meterwall.settings import Settings
 
 
 def build_meter_store(settings: Settings, engine: AsyncEngine) -> MeterStore:
-    """The meter store the settings ask for (the SQL database by default)."""
-    del settings  # only the SQL adapter exists so far; Redis is chosen here once it does
-    return SqlMeterStore(engine)
+    """The meter store the settings ask for: the SQL database (default) or Redis.
+
+    The settings validate the combination (``meter_store = "redis"`` needs a
+    ``redis_url``); connecting happens on first use, so an unreachable store
+    shows up as an unavailable meter, never as a failed start.
+    """
+    timeout = settings.store_timeout_ms / 1000
+    if settings.meter_store == "redis":
+        client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout=timeout)
+        return RedisMeterStore(
+            client,
+            prefix=settings.redis_key_prefix,
+            buckets=settings.redis_meter_buckets,
+            timeout=timeout,
+        )
+    return SqlMeterStore(engine, timeout=timeout)

@@ -3,15 +3,25 @@
 Atomicity: on SQLite the transaction begins with ``BEGIN IMMEDIATE``, which
 holds the database's write lock from the first read; on PostgreSQL a
 transaction-scoped advisory lock on (reader, window) serialises the check and
-the insert for one reader while other readers proceed in parallel.
+the insert for one reader while other readers proceed in parallel.  Under
+PostgreSQL's default READ COMMITTED isolation each statement sees what the
+previous lock holder committed, because the lock is released only after its
+commit is visible.
+
+Every call is bounded by ``timeout``: a database that is down or does not
+answer raises :class:`~meterwall.metering.ports.MeterUnavailable` promptly.
+Cancelling a call rolls its transaction back, which also releases the lock.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meterwall.access.model import MeterState, MeterWindow
@@ -19,17 +29,33 @@ from meterwall.metering.ports import CountedRead, MeterUnavailable
 from meterwall.storage.engine import IMMEDIATE
 from meterwall.storage.schema import meter_reads
 
+DEFAULT_TIMEOUT = 0.25
+"""Seconds one meter call may take before the store counts as unavailable."""
+
 
 def _utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything here is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@asynccontextmanager
+async def _bounded(seconds: float) -> AsyncIterator[None]:
+    """Turn slowness and connection failures into :class:`MeterUnavailable`."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        raise MeterUnavailable(f"no answer from the database within {seconds:g}s") from exc
+    except (SQLAlchemyError, OSError) as exc:
+        raise MeterUnavailable(f"database error: {exc}") from exc
+
+
 class SqlMeterStore:
     """A :class:`~meterwall.metering.ports.MeterStore` on an SQLAlchemy async engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._engine = engine
+        self._timeout = timeout
         self._postgres = engine.dialect.name == "postgresql"
 
     async def _lock(self, conn: AsyncConnection, reader_id: str, window_key: str) -> None:
@@ -48,43 +74,40 @@ class SqlMeterStore:
             meter_reads.c.window_key == window.key,
         )
         since = window.since.astimezone(UTC)
-        try:
-            async with self._engine.connect() as raw:
-                conn = await raw.execution_options(**{IMMEDIATE: True})
-                async with conn.begin():
-                    await self._lock(conn, reader_id, window.key)
-                    rows = (
-                        await conn.execute(
-                            select(meter_reads.c.article_id, meter_reads.c.counted_at).where(*key)
+        async with _bounded(self._timeout), self._engine.connect() as raw:
+            conn = await raw.execution_options(**{IMMEDIATE: True})
+            async with conn.begin():
+                await self._lock(conn, reader_id, window.key)
+                rows = (
+                    await conn.execute(
+                        select(meter_reads.c.article_id, meter_reads.c.counted_at).where(*key)
+                    )
+                ).all()
+                live = {r.article_id for r in rows if _utc(r.counted_at) >= since}
+                if article_id in live:
+                    return MeterState(used=len(live), counted=True)
+                if len(live) >= limit:
+                    return MeterState(used=len(live), counted=False)
+                values = {
+                    "counted_at": now.astimezone(UTC),
+                    "expires_at": window.expires.astimezone(UTC),
+                }
+                if any(r.article_id == article_id for r in rows):
+                    await conn.execute(
+                        update(meter_reads)
+                        .where(*key, meter_reads.c.article_id == article_id)
+                        .values(**values)
+                    )
+                else:
+                    await conn.execute(
+                        insert(meter_reads).values(
+                            reader_id=reader_id,
+                            window_key=window.key,
+                            article_id=article_id,
+                            **values,
                         )
-                    ).all()
-                    live = {r.article_id for r in rows if _utc(r.counted_at) >= since}
-                    if article_id in live:
-                        return MeterState(used=len(live), counted=True)
-                    if len(live) >= limit:
-                        return MeterState(used=len(live), counted=False)
-                    values = {
-                        "counted_at": now.astimezone(UTC),
-                        "expires_at": window.expires.astimezone(UTC),
-                    }
-                    if any(r.article_id == article_id for r in rows):
-                        await conn.execute(
-                            update(meter_reads)
-                            .where(*key, meter_reads.c.article_id == article_id)
-                            .values(**values)
-                        )
-                    else:
-                        await conn.execute(
-                            insert(meter_reads).values(
-                                reader_id=reader_id,
-                                window_key=window.key,
-                                article_id=article_id,
-                                **values,
-                            )
-                        )
-                    return MeterState(used=len(live) + 1, counted=True)
-        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
-            raise MeterUnavailable(str(exc)) from exc
+                    )
+                return MeterState(used=len(live) + 1, counted=True)
 
     async def counted(self, reader_id: str, window: MeterWindow) -> list[CountedRead]:
         """The reader's counted articles in the window, oldest first."""
@@ -99,16 +122,64 @@ class SqlMeterStore:
             )
             .order_by(meter_reads.c.counted_at, meter_reads.c.article_id)
         )
-        try:
-            async with self._engine.connect() as conn:
-                rows = (await conn.execute(query)).all()
-        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
-            raise MeterUnavailable(str(exc)) from exc
+        async with _bounded(self._timeout), self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
         return [CountedRead(r.article_id, _utc(r.counted_at)) for r in rows]
+
+    async def merge(
+        self, source_reader_id: str, target_reader_id: str, window: MeterWindow, now: datetime
+    ) -> int:
+        """Fold the source reader's reads in the window into the target's (one transaction)."""
+        del now  # the window alone says which reads are live
+        since = window.since.astimezone(UTC)
+        target_key = (
+            meter_reads.c.reader_id == target_reader_id,
+            meter_reads.c.window_key == window.key,
+        )
+        source_key = (
+            meter_reads.c.reader_id == source_reader_id,
+            meter_reads.c.window_key == window.key,
+        )
+        columns = (meter_reads.c.article_id, meter_reads.c.counted_at, meter_reads.c.expires_at)
+        async with _bounded(self._timeout), self._engine.connect() as raw:
+            conn = await raw.execution_options(**{IMMEDIATE: True})
+            async with conn.begin():
+                await self._lock(conn, target_reader_id, window.key)
+                target = {
+                    r.article_id: r
+                    for r in (await conn.execute(select(*columns).where(*target_key)))
+                }
+                if source_reader_id != target_reader_id:
+                    source = (await conn.execute(select(*columns).where(*source_key))).all()
+                    for row in source:
+                        if _utc(row.counted_at) < since:
+                            continue
+                        mine = target.get(row.article_id)
+                        if mine is None:
+                            await conn.execute(
+                                insert(meter_reads).values(
+                                    reader_id=target_reader_id,
+                                    window_key=window.key,
+                                    article_id=row.article_id,
+                                    counted_at=row.counted_at,
+                                    expires_at=row.expires_at,
+                                )
+                            )
+                        elif _utc(mine.counted_at) < since or _utc(row.counted_at) < _utc(
+                            mine.counted_at
+                        ):
+                            await conn.execute(
+                                update(meter_reads)
+                                .where(*target_key, meter_reads.c.article_id == row.article_id)
+                                .values(counted_at=row.counted_at, expires_at=row.expires_at)
+                            )
+                        target[row.article_id] = row
+                    await conn.execute(delete(meter_reads).where(*source_key))
+                return sum(1 for r in target.values() if _utc(r.counted_at) >= since)
 
     async def forget(self, reader_id: str) -> None:
         """Delete every meter row of this reader."""
-        async with self._engine.begin() as conn:
+        async with _bounded(self._timeout), self._engine.begin() as conn:
             await conn.execute(delete(meter_reads).where(meter_reads.c.reader_id == reader_id))
 
     async def purge_expired(self, now: datetime) -> int:
@@ -121,11 +192,8 @@ class SqlMeterStore:
 
     async def ping(self) -> None:
         """Raise :class:`MeterUnavailable` unless the database answers."""
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
-            raise MeterUnavailable(str(exc)) from exc
+        async with _bounded(self._timeout), self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         """The engine belongs to the app; nothing of its own to release."""

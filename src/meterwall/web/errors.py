@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from meterwall.metering.ports import MeterUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,35 @@ async def server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    DBAPIError,
+    PoolTimeout,
+    MeterUnavailable,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+)
+"""Exceptions meaning a store (the database, the meter) is down or too slow, not a bug."""
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """A store is down or slow: a calm 503 the reader can retry, not an error page."""
+    log.warning("store unavailable on %s: %s: %s", request.url.path, type(exc).__name__, exc)
+    response = _render(
+        request,
+        503,
+        "Temporarily unavailable",
+        "We could not reach our database just now. Please try again in a moment.",
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def exception_handlers() -> Mapping[Any, Any]:
     """The app's exception handlers."""
-    return {HTTPException: http_error, 500: server_error, Exception: server_error}
+    return {
+        HTTPException: http_error,
+        **dict.fromkeys(STORE_UNAVAILABLE, store_unavailable),
+        500: server_error,
+        Exception: server_error,
+    }

@@ -1,0 +1,358 @@
+"""The meter on Redis or Redis Cluster: one atomic server-side script per check.
+
+Layout, chosen for memory (well under 128 bytes per reader per period at a
+limit of 5):
+
+* Readers are spread over ``buckets`` hashes, ``<prefix>{<n>}``.  The hash
+  field of a reader is 8 bytes of a keyed hash of the reader id, so one
+  reader's whole meter is one field of one key: every call touches a single
+  key, which is what makes the same scripts work unchanged on Redis Cluster.
+  Small hashes stay in Redis's compact listpack encoding (up to
+  ``hash-max-listpack-entries`` fields of at most ``hash-max-listpack-value``
+  bytes), so aim for about 100 readers per bucket.
+* A field's value is ``tag(2) | expires(4) | n * (article(6) | counted_at(4))``:
+  a 2-byte hash of the window key (another window's reads never count), the
+  Unix second after which the field is worthless, and one 10-byte record per
+  counted article (a 6-byte hash of its id and the second it counted).
+  Reads before ``window.since`` are dropped whenever the field is rewritten.
+* The bucket key expires when the last window written to it ends; in a
+  rolling window, where a busy bucket never expires, each write also samples
+  two other fields and deletes those whose window has ended.
+* Article ids are recorded once in ``<prefix>articles`` (hash of id -> id) so
+  that :meth:`RedisMeterStore.counted` can name the articles.
+
+Times are kept to the second.  Every call is bounded by ``timeout`` and
+raises :class:`~meterwall.metering.ports.MeterUnavailable` when Redis is down,
+slow or refuses the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import struct
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from meterwall.access.model import MeterState, MeterWindow
+from meterwall.metering.ports import CountedRead, MeterUnavailable
+
+DEFAULT_BUCKETS = 16_384
+"""Bucket hashes meters are spread over (suits about 100 thousand to 8 million readers)."""
+
+DEFAULT_TIMEOUT = 0.25
+"""Seconds one meter call may take before the store counts as unavailable."""
+
+MAX_CONNECTIONS = 64
+"""Connections per Redis node; calls beyond that wait (within their timeout)."""
+
+_RECORD = 10
+_HEADER = 6
+_KNOWN_ARTICLES_MAX = 100_000
+
+_CHECK_AND_RECORD = """
+local key, field, tag, art = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local now, since, expires = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local limit, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+local live, found = {}, false
+local value = redis.call('HGET', key, field)
+if value and string.sub(value, 1, 2) == tag then
+  for i = 7, #value - 9, 10 do
+    if struct.unpack('>I4', value, i + 6) >= since then
+      live[#live + 1] = string.sub(value, i, i + 9)
+      if string.sub(value, i, i + 5) == art then found = true end
+    end
+  end
+end
+if found then return {#live, 1} end
+if #live >= limit then return {#live, 0} end
+live[#live + 1] = art .. struct.pack('>I4', now)
+redis.call('HSET', key, field, tag .. struct.pack('>I4', expires) .. table.concat(live))
+redis.call('EXPIRE', key, ttl, 'NX')
+redis.call('EXPIRE', key, ttl, 'GT')
+local sample = redis.call('HRANDFIELD', key, 2, 'WITHVALUES')
+for j = 1, #sample, 2 do
+  local other = sample[j + 1]
+  if #other < 6 or struct.unpack('>I4', other, 3) <= now then
+    redis.call('HDEL', key, sample[j])
+  end
+end
+return {#live, 1}
+"""
+
+_MERGE_INTO = """
+local key, field, tag, incoming = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local since, expires, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local order, at = {}, {}
+local function add(h, t)
+  if at[h] == nil then
+    order[#order + 1] = h
+    at[h] = t
+  elseif t < at[h] then
+    at[h] = t
+  end
+end
+local value = redis.call('HGET', key, field)
+if value and string.sub(value, 1, 2) == tag then
+  expires = math.max(expires, struct.unpack('>I4', value, 3))
+  for i = 7, #value - 9, 10 do
+    local t = struct.unpack('>I4', value, i + 6)
+    if t >= since then add(string.sub(value, i, i + 5), t) end
+  end
+end
+local before = #order
+for i = 1, #incoming - 9, 10 do
+  local t = struct.unpack('>I4', incoming, i + 6)
+  if t >= since then add(string.sub(incoming, i, i + 5), t) end
+end
+if #incoming > 0 then
+  local parts = {}
+  for n, h in ipairs(order) do parts[n] = h .. struct.pack('>I4', at[h]) end
+  redis.call('HSET', key, field, tag .. struct.pack('>I4', expires) .. table.concat(parts))
+  redis.call('EXPIRE', key, ttl, 'NX')
+  redis.call('EXPIRE', key, ttl, 'GT')
+end
+return #order
+"""
+
+_REMOVE = """
+local key, field, tag, gone = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local value = redis.call('HGET', key, field)
+if not value or string.sub(value, 1, 2) ~= tag then return 0 end
+local drop = {}
+for i = 1, #gone - 9, 10 do drop[string.sub(gone, i, i + 9)] = true end
+local keep = {}
+for i = 7, #value - 9, 10 do
+  local record = string.sub(value, i, i + 9)
+  if not drop[record] then keep[#keep + 1] = record end
+end
+if #keep == 0 then
+  redis.call('HDEL', key, field)
+else
+  redis.call('HSET', key, field, string.sub(value, 1, 6) .. table.concat(keep))
+end
+return #keep
+"""
+
+
+def _digest(value: str, size: int, person: bytes) -> bytes:
+    return hashlib.blake2b(value.encode(), digest_size=size, person=person).digest()
+
+
+def _seconds(moment: datetime) -> int:
+    return math.floor(moment.timestamp())
+
+
+def _records(value: bytes | None, tag: bytes, since: int) -> Iterator[tuple[bytes, int]]:
+    """The (article hash, counted second) records of a field that are in the window."""
+    if not value or value[:2] != tag:
+        return
+    for offset in range(_HEADER, len(value) - _RECORD + 1, _RECORD):
+        (counted,) = struct.unpack_from(">I", value, offset + 6)
+        if counted >= since:
+            yield value[offset : offset + 6], counted
+
+
+def _pack(records: list[tuple[bytes, int]]) -> bytes:
+    return b"".join(h + struct.pack(">I", t) for h, t in records)
+
+
+@asynccontextmanager
+async def _bounded(seconds: float) -> AsyncIterator[None]:
+    """Turn slowness and connection failures into :class:`MeterUnavailable`."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        raise MeterUnavailable(f"no answer from Redis within {seconds:g}s") from exc
+    except (RedisError, OSError) as exc:
+        raise MeterUnavailable(f"Redis error: {exc}") from exc
+
+
+def redis_client(url: str, *, cluster: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """A ``redis.asyncio`` client (or cluster client) for ``url`` that fails fast.
+
+    Socket operations give up after ``timeout`` seconds and a failed command
+    is retried once at once, which is what reconnects after Redis restarts.
+    At most :data:`MAX_CONNECTIONS` connections are opened per node.
+    """
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 1),
+        "max_connections": MAX_CONNECTIONS,
+    }
+    if cluster:
+        return RedisCluster.from_url(url, **options)
+    return Redis.from_url(url, **options)
+
+
+class RedisMeterStore:
+    """A :class:`~meterwall.metering.ports.MeterStore` on Redis or Redis Cluster."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        prefix: str = "mw:",
+        buckets: int = DEFAULT_BUCKETS,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        if buckets < 1:
+            raise ValueError("buckets must be at least 1")
+        self._client = client
+        self._prefix = prefix
+        self._buckets = buckets
+        self._timeout = timeout
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._connected = not isinstance(client, RedisCluster)
+        self._connecting = asyncio.Lock()
+        self._articles_key = f"{prefix}articles"
+        self._known_articles: set[bytes] = set()
+        self._check = client.register_script(_CHECK_AND_RECORD)
+        self._merge_into = client.register_script(_MERGE_INTO)
+        self._remove = client.register_script(_REMOVE)
+
+    @asynccontextmanager
+    async def _call(self) -> AsyncIterator[None]:
+        """One bounded call: a connection slot, and the cluster's map of slots to nodes.
+
+        The cluster client learns the map on first use; a burst of parallel
+        first calls would each start learning it and break each other's
+        connections, so it is learnt once, under a lock.
+        """
+        async with _bounded(self._timeout), self._slots:
+            if not self._connected:
+                async with self._connecting:
+                    if not self._connected:
+                        assert isinstance(self._client, RedisCluster)
+                        await self._client.initialize()
+                        self._connected = True
+            yield
+
+    def _slot(self, reader_id: str) -> tuple[str, bytes]:
+        """The bucket key and the field holding this reader's meter."""
+        digest = _digest(reader_id, 12, b"mw-reader")
+        bucket = int.from_bytes(digest[8:], "big") % self._buckets
+        return f"{self._prefix}{{{bucket}}}", digest[:8]
+
+    @staticmethod
+    def _tag(window: MeterWindow) -> bytes:
+        return _digest(window.key, 2, b"mw-window")
+
+    @staticmethod
+    def _ttl(window: MeterWindow, now: datetime) -> int:
+        # Relative to the caller's clock, so a clock that differs from the Redis
+        # server's can never expire a live meter early.
+        return max(1, math.ceil((window.expires - now).total_seconds()))
+
+    async def _remember_article(self, article_id: str, article: bytes) -> None:
+        if article in self._known_articles:
+            return
+        await self._client.hset(self._articles_key, article, article_id)
+        if len(self._known_articles) >= _KNOWN_ARTICLES_MAX:
+            self._known_articles.clear()
+        self._known_articles.add(article)
+
+    async def check_and_record(
+        self, reader_id: str, window: MeterWindow, article_id: str, limit: int, now: datetime
+    ) -> MeterState:
+        """Count ``article_id`` for the reader if allowed (one Lua script)."""
+        key, field = self._slot(reader_id)
+        article = _digest(article_id, 6, b"mw-article")
+        async with self._call():
+            await self._remember_article(article_id, article)
+            used, counted = await self._check(
+                keys=[key],
+                args=[
+                    field,
+                    self._tag(window),
+                    article,
+                    _seconds(now),
+                    math.ceil(window.since.timestamp()),
+                    math.ceil(window.expires.timestamp()),
+                    limit,
+                    self._ttl(window, now),
+                ],
+            )
+        return MeterState(used=int(used), counted=bool(counted))
+
+    async def _records(self, reader_id: str, window: MeterWindow) -> list[tuple[bytes, int]]:
+        key, field = self._slot(reader_id)
+        value = await self._client.hget(key, field)
+        assert not isinstance(value, str), "the client must not decode responses"
+        return list(_records(value, self._tag(window), math.ceil(window.since.timestamp())))
+
+    async def counted(self, reader_id: str, window: MeterWindow) -> list[CountedRead]:
+        """The reader's counted articles in the window, oldest first."""
+        async with self._call():
+            records = await self._records(reader_id, window)
+            if not records:
+                return []
+            names = await self._client.hmget(self._articles_key, [h for h, _ in records])
+        reads = [
+            CountedRead(
+                h.hex() if name is None else name if isinstance(name, str) else name.decode(),
+                datetime.fromtimestamp(t, UTC),
+            )
+            for (h, t), name in zip(records, names, strict=True)
+        ]
+        return sorted(reads, key=lambda r: (r.counted_at, r.article_id))
+
+    async def merge(
+        self, source_reader_id: str, target_reader_id: str, window: MeterWindow, now: datetime
+    ) -> int:
+        """Fold the source reader's reads in the window into the target's.
+
+        The union is written to the target in one script, then exactly the
+        moved records are removed from the source: the two readers may live on
+        different cluster nodes, and a read the source makes meanwhile stays.
+        """
+        tag = self._tag(window)
+        since = math.ceil(window.since.timestamp())
+        target_key, target_field = self._slot(target_reader_id)
+        async with self._call():
+            moved = (
+                []
+                if source_reader_id == target_reader_id
+                else await self._records(source_reader_id, window)
+            )
+            count = await self._merge_into(
+                keys=[target_key],
+                args=[
+                    target_field,
+                    tag,
+                    _pack(moved),
+                    since,
+                    math.ceil(window.expires.timestamp()),
+                    self._ttl(window, now),
+                ],
+            )
+            if moved:
+                source_key, source_field = self._slot(source_reader_id)
+                await self._remove(keys=[source_key], args=[source_field, tag, _pack(moved)])
+        return int(count)
+
+    async def forget(self, reader_id: str) -> None:
+        """Delete this reader's meter."""
+        key, field = self._slot(reader_id)
+        async with self._call():
+            await self._client.hdel(key, field)
+
+    async def ping(self) -> None:
+        """Raise :class:`MeterUnavailable` unless Redis answers."""
+        async with self._call():
+            await self._client.ping()
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self._client.aclose()
