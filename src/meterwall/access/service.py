@@ -9,6 +9,7 @@ notice (``open``) or shown the teaser (``closed``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -47,14 +48,23 @@ class AccessService:
         meter: MeterStore,
         policy: Policy,
         meter_failure: Literal["open", "closed"] = "closed",
+        policies: Callable[[str], Awaitable[Policy]] | None = None,
     ) -> None:
         self.meter = meter
         self.policy = policy
         self.meter_failure = meter_failure
+        self._policies = policies
+
+    async def policy_for(self, reader_id: str) -> Policy:
+        """The policy in force for this reader: the live one when a provider is given
+        (edited in the dashboard, with the reader's experiment variant), else ``policy``."""
+        if self._policies is None:
+            return self.policy
+        return await self._policies(reader_id)
 
     async def decide(self, article: ArticleAccess, reader: ReaderState, now: datetime) -> Decision:
         """Decide this request, counting the article against the meter if it is due."""
-        policy = self.policy
+        policy = await self.policy_for(reader.reader_id)
         if meter_applies(article, reader, policy):
             window = meter_window(policy, now)
             try:
@@ -71,13 +81,14 @@ class AccessService:
 
     async def report(self, reader: ReaderState, now: datetime) -> MeterReport:
         """What counted against this reader's meter this period, and when it resets."""
-        window = meter_window(self.policy, now)
+        policy = await self.policy_for(reader.reader_id)
+        window = meter_window(policy, now)
         reads = await self.meter.counted(reader.reader_id, window)
         resets_at = window.resets_at
         if resets_at is None and reads:
             resets_at = reads[0].counted_at + (window.expires - now)
         return MeterReport(
-            window=window, limit=limit_for(reader, self.policy), reads=reads, resets_at=resets_at
+            window=window, limit=limit_for(reader, policy), reads=reads, resets_at=resets_at
         )
 
     async def forget(self, reader_id: str) -> None:

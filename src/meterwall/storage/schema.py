@@ -164,7 +164,9 @@ complimentary_grants = Table(
 events = Table(
     "events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("day", String(10), nullable=False),
     Column("kind", String(32), nullable=False),
@@ -195,9 +197,7 @@ staff_sessions = Table(
     "staff_sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column(
-        "user_id", String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("user_id", String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False),
     Column("ip", String(64), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
@@ -207,7 +207,9 @@ staff_sessions = Table(
 staff_login_failures = Table(
     "staff_login_failures",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("email", String(320), nullable=False),
     Column("ip", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),

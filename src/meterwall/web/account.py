@@ -232,7 +232,16 @@ async def confirm(request: Request) -> Response:
             400,
         )
     members = services.members
+    known = await members.accounts.by_email(pending.email)
     account = await members.accounts.get_or_create(pending.email, now)
+    if known is None:
+        # The alias links the new account to the browser's anonymous reading (the funnel).
+        services.events.record(
+            "registration",
+            reader_id=meter_key(account.id),
+            at=now,
+            alias_reader_id=visitor.reader_id,
+        )
     previous = await members.member(visitor.reader_id, now)
     if previous is not None:
         await members.sessions.end_reader(visitor.reader_id)
@@ -243,7 +252,7 @@ async def confirm(request: Request) -> Response:
             await services.access.meter.merge(
                 visitor.reader_id,
                 meter_key(account.id),
-                meter_window(services.access.policy, now),
+                meter_window(await services.access.policy_for(meter_key(account.id)), now),
                 now,
             )
     fresh = new_reader_id()

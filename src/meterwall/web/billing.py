@@ -18,6 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from meterwall.billing.model import ENTITLING
 from meterwall.billing.ports import GatewayUnavailable, PaymentError
 from meterwall.billing.service import first_payment_credit
+from meterwall.identity.accounts import meter_key
 from meterwall.identity.gifts import AllowanceUsed
 from meterwall.settings import OfferSettings
 from meterwall.web.account import (
@@ -57,8 +58,15 @@ def checkout_csp(request: Request) -> str:
     )
 
 
-def _offer(request: Request) -> OfferSettings:
-    offer = services_of(request).billing.offer(request.path_params["offer"])
+async def _offer(request: Request) -> OfferSettings:
+    """The plan in the URL as this reader is offered it (the live policy, with any price
+    experiment), so what the checkout charges is what the gate and /subscribe showed."""
+    services = services_of(request)
+    visitor = services.identity.visitor(request)
+    member = await current_member(request, visitor, services.clock())
+    reader_id = meter_key(member.account.id) if member is not None else visitor.reader_id
+    live = await services.policies.for_reader(reader_id)
+    offer = next((o for o in live.offers if o.id == request.path_params["offer"]), None)
     if offer is None:
         raise HTTPException(404, "There is no such plan.")
     return offer
@@ -106,7 +114,7 @@ async def _checkout_page(
 async def checkout_form(request: Request) -> Response:
     """The card form for one offer (sign-in first; subscribers go to their account)."""
     services = services_of(request)
-    offer = _offer(request)
+    offer = await _offer(request)
     visitor = services.identity.visitor(request)
     if not services.billing.enabled:
         return render(request, "payments_off.html", {}, visitor, 503)
@@ -117,13 +125,14 @@ async def checkout_form(request: Request) -> Response:
     current = await services.billing.current(member.account.id, now)
     if current is not None and current.status in ENTITLING:
         return redirect("/account?notice=already-subscribed")
+    services.events.record("checkout_started", reader_id=meter_key(member.account.id), at=now)
     return await _checkout_page(request, visitor, offer)
 
 
 async def checkout(request: Request) -> Response:
     """Subscribe with the card Stripe.js confirmed; a refusal is shown on the checkout page."""
     services = services_of(request)
-    offer = _offer(request)
+    offer = await _offer(request)
     visitor = services.identity.visitor(request)
     if not services.billing.enabled:
         return render(request, "payments_off.html", {}, visitor, 503)
@@ -134,6 +143,7 @@ async def checkout(request: Request) -> Response:
         return login_redirect(f"/checkout/{offer.id}")
     coupon = fields.get("coupon", "").strip()[:50]
     setup_intent = fields.get("setup_intent", "").strip()
+    before = await services.billing.current(member.account.id, now)
     try:
         first_payment_credit(offer, coupon or None)
         if not setup_intent:
@@ -145,6 +155,8 @@ async def checkout(request: Request) -> Response:
         return await _checkout_page(request, visitor, offer, str(exc), 402, coupon)
     except GatewayUnavailable:
         return await _checkout_page(request, visitor, offer, UNAVAILABLE, 503, coupon)
+    if before is None or before.status not in ENTITLING:
+        services.events.record("subscribed", reader_id=meter_key(member.account.id), at=now)
     return redirect("/account?notice=subscribed")
 
 
@@ -185,6 +197,10 @@ async def _set_ending(request: Request, end: bool) -> Response:
         return redirect("/subscribe" if not end else "/account")
     except GatewayUnavailable:
         return redirect("/account?notice=unavailable")
+    # Taking a cancellation back counts as subscribing again, so the flows stay balanced.
+    services.events.record(
+        "cancelled" if end else "subscribed", reader_id=meter_key(member.account.id), at=now
+    )
     return redirect("/account?notice=" + ("cancelled" if end else "resumed"))
 
 

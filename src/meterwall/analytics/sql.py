@@ -1,0 +1,79 @@
+"""Events in the configured relational database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from meterwall.analytics.events import Event, EventKind
+from meterwall.storage.schema import events
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqlEventStore:
+    """An :class:`~meterwall.analytics.ports.EventSink` that can also purge and forget."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def write(self, batch: Sequence[Event]) -> None:
+        """Insert ``batch`` in one transaction."""
+        if not batch:
+            return
+        rows = [{**asdict(e), "kind": e.kind.value, "at": utc(e.at)} for e in batch]
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(events), rows)
+
+    async def purge(self, before: datetime) -> int:
+        """Delete events older than ``before``; how many went."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(events).where(events.c.at < utc(before)))
+        return int(result.rowcount or 0)
+
+    async def forget(self, pseudonyms: Collection[str]) -> int:
+        """Delete every event of these pseudonyms (as reader or as alias); how many went."""
+        if not pseudonyms:
+            return 0
+        names = list(pseudonyms)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(events).where(or_(events.c.reader.in_(names), events.c.alias.in_(names)))
+            )
+        return int(result.rowcount or 0)
+
+    async def of_readers(self, pseudonyms: Collection[str], limit: int = 1_000) -> list[Event]:
+        """The newest events of these pseudonyms, newest first."""
+        if not pseudonyms:
+            return []
+        names = list(pseudonyms)
+        query = (
+            select(events)
+            .where(or_(events.c.reader.in_(names), events.c.alias.in_(names)))
+            .order_by(events.c.at.desc(), events.c.id.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            Event(
+                kind=EventKind(r["kind"]),
+                at=utc(r["at"]),
+                day=r["day"],
+                reader=r["reader"],
+                alias=r["alias"],
+                article_id=r["article_id"],
+                section=r["section"],
+                referrer=r["referrer"],
+                experiment=r["experiment"],
+                variant=r["variant"],
+            )
+            for r in rows
+        ]
