@@ -158,14 +158,21 @@ async def _decide(
     return await services.access.decide(article, reader, now), reader
 
 
-def decision_json(request: Request, article_id: str, decision: Decision) -> dict[str, Any]:
-    """The API's answer for one decision: outcome, meter, copy and offers (never text)."""
+async def decision_json(
+    request: Request, article_id: str, decision: Decision, reader: ReaderState
+) -> dict[str, Any]:
+    """The API's answer for one decision: outcome, meter, copy and offers (never text).
+
+    Copy, offers and the meter window come from the live policy this reader
+    is under (dashboard edits and experiment variants included).
+    """
     services = _services(request)
     settings = services.settings
+    live = await services.policies.for_reader(reader.reader_id)
     used = getattr(decision, "used", None)
     limit = getattr(decision, "limit", None)
-    words = wording(settings.copy_text, decision, settings.site_name)
-    resets = meter_window(services.access.policy, services.clock()).resets_at
+    words = wording(live.copy, decision, settings.site_name)
+    resets = meter_window(live.policy, services.clock()).resets_at
     return {
         "article_id": article_id,
         "decision": {
@@ -197,7 +204,7 @@ def decision_json(request: Request, article_id: str, decision: Decision) -> dict
                 "line": o.line,
                 "trial": o.trial,
             }
-            for o in (offer_view(offer) for offer in settings.offers)
+            for o in (offer_view(offer) for offer in live.offers)
         ],
         "links": {"subscribe": settings.proxy.subscribe_url, "register": "/account/login"},
     }
@@ -235,7 +242,8 @@ async def access(request: Request) -> Response:
         facts = known.access_facts()
     visitor = _visitor(request, parsed, token_mode)
     decision, reader = await _decide(request, visitor, facts)
-    return _finish(request, decision_json(request, facts.id, decision), visitor, reader, token_mode)
+    data = await decision_json(request, facts.id, decision, reader)
+    return _finish(request, data, visitor, reader, token_mode)
 
 
 async def _stored(request: Request, article_id: str) -> Article | None:
@@ -268,9 +276,9 @@ async def article(request: Request) -> Response:
     stored = await _stored(request, article_id)
     if stored is not None:
         decision, reader = await _decide(request, visitor, stored.access_facts())
-        policy = _services(request).access.policy
-        data = decision_json(request, stored.id, decision)
-        data["teaser_html"] = _blocks_html(request, lede(stored, policy.lede_words))
+        live = await _services(request).policies.for_reader(reader.reader_id)
+        data = await decision_json(request, stored.id, decision, reader)
+        data["teaser_html"] = _blocks_html(request, lede(stored, live.policy.lede_words))
         full = shows_full_text(decision)
         data["body_html"] = _blocks_html(request, stored.body) if full else None
         return _finish(request, data, visitor, reader, token_mode)
@@ -282,7 +290,7 @@ async def article(request: Request) -> Response:
     if gateway is None or page is None:
         return _failure(request, ApiError(404, "unknown article", "no article has this id"))
     decision, reader = await _decide(request, visitor, page.article)
-    data = decision_json(request, page.canonical, decision)
+    data = await decision_json(request, page.canonical, decision, reader)
     data["teaser_html"] = gateway.body_html(page, full=False)
     data["body_html"] = gateway.body_html(page, full=True) if shows_full_text(decision) else None
     return _finish(request, data, visitor, reader, token_mode)
