@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy import and_, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,9 +28,13 @@ from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.ports import CountedRead, MeterUnavailable
 from meterwall.storage.engine import IMMEDIATE
 from meterwall.storage.schema import meter_reads
+from meterwall.storage.transactions import write_transaction
 
 DEFAULT_TIMEOUT = 0.25
 """Seconds one meter call may take before the store counts as unavailable."""
+
+PURGE_BATCH = 5_000
+"""Expired rows deleted per transaction by :meth:`SqlMeterStore.purge_expired`."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -182,13 +186,25 @@ class SqlMeterStore:
         async with _bounded(self._timeout), self._engine.begin() as conn:
             await conn.execute(delete(meter_reads).where(meter_reads.c.reader_id == reader_id))
 
-    async def purge_expired(self, now: datetime) -> int:
-        """Delete rows whose window has ended; returns how many went."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                delete(meter_reads).where(meter_reads.c.expires_at < now.astimezone(UTC))
-            )
-        return int(result.rowcount or 0)
+    async def purge_expired(self, now: datetime, batch: int = PURGE_BATCH) -> int:
+        """Delete rows whose window ended before ``now``; returns how many went.
+
+        Rows go ``batch`` at a time, one short transaction each, so a large
+        backlog never holds SQLite's write lock long enough for readers' meter
+        checks to time out.  Expired rows never count, so purging changes no
+        meter.
+        """
+        cutoff = now.astimezone(UTC)
+        key = (meter_reads.c.reader_id, meter_reads.c.window_key, meter_reads.c.article_id)
+        total = 0
+        while True:
+            expired = select(*key).where(meter_reads.c.expires_at < cutoff).limit(batch)
+            async with write_transaction(self._engine) as conn:
+                result = await conn.execute(delete(meter_reads).where(tuple_(*key).in_(expired)))
+            removed = int(result.rowcount or 0)
+            total += removed
+            if removed < batch:
+                return total
 
     async def ping(self) -> None:
         """Raise :class:`MeterUnavailable` unless the database answers."""
