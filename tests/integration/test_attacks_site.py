@@ -288,3 +288,25 @@ async def test_subscriber_claims_in_headers_are_ignored(client: httpx.AsyncClien
     assert is_gated(response)
     assert_no_leak(response, GATED)
     assert_full_text(await client.get("/articles/story-1"), ARTICLES["story-1"])
+
+
+async def test_row13_search_referrals_get_only_their_own_small_allowance(
+    app_factory: Callable[..., Any],
+) -> None:
+    app = await app_factory(policy={"search_referral_allowance": 2})
+    search = {"referer": "https://www.google.com/"}
+    async with client_for(app) as c:
+        await use_allowance(c)
+        # A social or forged non-search referrer gets nothing extra.
+        assert is_gated(await c.get("/articles/story-6", headers={"referer": "https://t.co/x"}))
+        first = await c.get("/articles/story-6", headers=search)
+        second = await c.get("/articles/story-7", headers=search)
+        assert not is_gated(first) and not is_gated(second)
+        assert_full_text(first, ARTICLES["story-6"])
+        # Re-reading a referral article is free; a third article is not.
+        assert not is_gated(await c.get("/articles/story-6", headers=search))
+        third = await c.get("/articles/story-8", headers=search)
+        assert is_gated(third)
+        assert_no_leak(third, ARTICLES["story-8"])
+        # Without the search referrer the allowance grants nothing.
+        assert is_gated(await c.get("/articles/story-7"))

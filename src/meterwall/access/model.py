@@ -66,6 +66,10 @@ Period = CalendarMonth | RollingDays
 class Policy:
     """The publisher's meter rules.
 
+    ``search_referral_allowance`` (0 = off) is a separate, small allowance of
+    extra reads per period for readers arriving from a search engine once
+    their meter is spent.
+
     ``anonymous_limit`` and ``registered_limit`` are the number of metered
     articles a reader may open per period; 0 makes a hard paywall.  When
     ``regwall`` is on, an anonymous reader at the limit is asked to register
@@ -81,9 +85,10 @@ class Policy:
     lede_words: int = 0
     regwall: bool = False
     verified_crawlers_full_text: bool = True
+    search_referral_allowance: int = 0
 
     def __post_init__(self) -> None:
-        if self.anonymous_limit < 0 or self.registered_limit < 0:
+        if min(self.anonymous_limit, self.registered_limit, self.search_referral_allowance) < 0:
             raise ValueError("meter limits must be 0 or more")
         if isinstance(self.period, RollingDays) and self.period.days < 1:
             raise ValueError("a rolling period needs at least 1 day")
@@ -114,14 +119,21 @@ class MeterState:
 
 @dataclass(frozen=True, slots=True)
 class ReaderState:
-    """What access depends on about the reader making this request."""
+    """What access depends on about the reader making this request.
+
+    ``search_referral`` says the request arrived from a search engine (by the
+    Referer header, which a client can forge: that is why such reads only
+    ever draw on their own small allowance, ``referral_meter``).
+    """
 
     reader_id: str
     registered: bool = False
     entitlements: frozenset[Entitlement] = frozenset()
     gift_article_id: str | None = None
     verified_crawler: bool = False
+    search_referral: bool = False
     meter: MeterState | None = None
+    referral_meter: MeterState | None = None
 
 
 @dataclass(frozen=True, slots=True)

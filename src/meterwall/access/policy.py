@@ -62,6 +62,16 @@ def meter_applies(article: ArticleAccess, reader: ReaderState, policy: Policy) -
     return _without_meter(article, reader, policy) is None
 
 
+def referral_applies(reader: ReaderState, policy: Policy) -> bool:
+    """Whether a search referral may draw on its own allowance, the meter being spent."""
+    return (
+        policy.search_referral_allowance > 0
+        and reader.search_referral
+        and reader.meter is not None
+        and not reader.meter.counted
+    )
+
+
 def decide(article: ArticleAccess, reader: ReaderState, policy: Policy, now: datetime) -> Decision:
     """Decide what this reader gets of this article.
 
@@ -78,6 +88,8 @@ def decide(article: ArticleAccess, reader: ReaderState, policy: Policy, now: dat
     used = meter.used if meter is not None else 0
     if meter is not None and meter.counted:
         return Metered(used=used, limit=limit)
+    if reader.referral_meter is not None and reader.referral_meter.counted:
+        return Granted("search_referral")
     if policy.regwall and not reader.registered:
         return Regwall(used=used, limit=limit)
     return Paywall(used=used, limit=limit)

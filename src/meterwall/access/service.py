@@ -22,12 +22,23 @@ from meterwall.access.model import (
     Policy,
     ReaderState,
 )
-from meterwall.access.policy import decide, limit_for, meter_applies, meter_window
+from meterwall.access.policy import (
+    decide,
+    limit_for,
+    meter_applies,
+    meter_window,
+    referral_applies,
+)
 from meterwall.metering.ports import CountedRead, MeterStore, MeterUnavailable
 
 log = logging.getLogger(__name__)
 
 METER_UNAVAILABLE = "meter_unavailable"
+
+
+def referral_meter_id(reader_id: str) -> str:
+    """The meter key of a reader's search-referral allowance, kept apart from the meter."""
+    return reader_id + "~search"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +88,19 @@ class AccessService:
                     return Granted(METER_UNAVAILABLE)
                 return decide(article, reader, policy, now)
             reader = replace(reader, meter=state)
+            if referral_applies(reader, policy):
+                try:
+                    extra = await self.meter.check_and_record(
+                        referral_meter_id(reader.reader_id),
+                        window,
+                        article.id,
+                        policy.search_referral_allowance,
+                        now,
+                    )
+                except MeterUnavailable as exc:
+                    log.warning("meter store unavailable: %s", exc)
+                else:
+                    reader = replace(reader, referral_meter=extra)
         return decide(article, reader, policy, now)
 
     async def report(self, reader: ReaderState, now: datetime) -> MeterReport:
@@ -92,5 +116,6 @@ class AccessService:
         )
 
     async def forget(self, reader_id: str) -> None:
-        """Delete this reader's meter data."""
+        """Delete this reader's meter data (the search-referral allowance too)."""
         await self.meter.forget(reader_id)
+        await self.meter.forget(referral_meter_id(reader_id))

@@ -43,6 +43,7 @@ POLICY_FIELDS = (
     "exempt_sections",
     "exempt_tags",
     "lede_words",
+    "search_referral_allowance",
 )
 POLICY_SWITCHES = ("regwall", "verified_crawlers_full_text")
 MAX_OFFERS = 20

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from meterwall.access.model import ReaderState
+from meterwall.analytics.referrers import ReferrerClass, classify_referrer
 
 if TYPE_CHECKING:
     from meterwall.identity.crawlers import CrawlerVerifier
@@ -28,16 +29,21 @@ class RequestFacts:
     article_id: str | None = None
     gift_token: str | None = None
     now: datetime | None = None
+    referer: str = ""
 
 
 class Readers:
     """Resolves the reader behind a request."""
 
     def __init__(
-        self, members: Members | None = None, crawlers: CrawlerVerifier | None = None
+        self,
+        members: Members | None = None,
+        crawlers: CrawlerVerifier | None = None,
+        own_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.members = members
         self.crawlers = crawlers
+        self.own_hosts = own_hosts
 
     async def state(self, facts: RequestFacts) -> ReaderState:
         """The reader state for these request facts."""
@@ -54,4 +60,8 @@ class Readers:
             facts.client_ip, facts.user_agent
         ):
             state = replace(state, verified_crawler=True)
+        if facts.referer and (
+            classify_referrer(facts.referer, self.own_hosts) is ReferrerClass.SEARCH
+        ):
+            state = replace(state, search_referral=True)
         return state

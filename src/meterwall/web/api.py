@@ -151,6 +151,7 @@ async def _decide(
             reader_id=visitor.reader_id,
             client_ip=client_ip(request, services.settings.trusted_proxies),
             user_agent=request.headers.get("user-agent", ""),
+            referer=request.headers.get("referer", ""),
             article_id=article.id,
             now=now,
         )

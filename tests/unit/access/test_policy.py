@@ -23,7 +23,13 @@ from meterwall.access.model import (
     RollingDays,
     shows_full_text,
 )
-from meterwall.access.policy import decide, limit_for, meter_applies, meter_window
+from meterwall.access.policy import (
+    decide,
+    limit_for,
+    meter_applies,
+    meter_window,
+    referral_applies,
+)
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 METERED = ArticleAccess("a1", AccessLevel.METERED, "nation", frozenset({"harbor"}))
@@ -206,3 +212,20 @@ def test_rolling_window_spans_n_days_back() -> None:
     assert window.since == NOW - timedelta(days=30)
     assert window.key == "r30"
     assert window.resets_at is None
+
+
+def test_search_referral_draws_on_its_own_allowance_only_when_the_meter_is_spent() -> None:
+    policy = Policy(anonymous_limit=1, search_referral_allowance=2)
+    spent = MeterState(used=1, counted=False)
+    referred = ReaderState("r", search_referral=True, meter=spent)
+    assert referral_applies(referred, policy)
+    allowed = ReaderState(
+        "r", search_referral=True, meter=spent, referral_meter=MeterState(1, counted=True)
+    )
+    assert decide(METERED, allowed, policy, NOW) == Granted("search_referral")
+    exhausted = ReaderState(
+        "r", search_referral=True, meter=spent, referral_meter=MeterState(2, counted=False)
+    )
+    assert decide(METERED, exhausted, policy, NOW) == Paywall(1, 1)
+    assert not referral_applies(ReaderState("r", meter=spent), policy)
+    assert not referral_applies(referred, Policy(anonymous_limit=1))
