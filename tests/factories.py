@@ -64,6 +64,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "data_dir": tmp_path,
         "secret_key": "test-secret-key",
         "public_url": "http://testserver",
+        # Generous: a loaded CI machine must not turn a slow meter into a gated page.
+        # The fault tests set their own short timeouts.
+        "store_timeout_ms": 10_000,
     }
     values.update(overrides)
     return Settings(**values)
