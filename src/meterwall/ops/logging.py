@@ -89,6 +89,8 @@ def configure_logging(
         server_logger.setLevel(logging.NOTSET)
         server_logger.propagate = True
         server_logger.disabled = False
+    # Alembic narrates every start-up's (usually empty) migration run at INFO.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     # The request observer writes the access log, with more in each line.
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
