@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +32,7 @@ from meterwall.billing.store import BillingStore
 from meterwall.billing.webhooks import Webhooks
 from meterwall.content.cache import CachedArticleStore
 from meterwall.content.store import ArticleStore
+from meterwall.gateway.cache.purge import purge_routes
 from meterwall.identity.accounts import AccountStore
 from meterwall.identity.cookies import ReaderCookie
 from meterwall.identity.crawlers import CrawlerVerifier, SystemResolver
@@ -43,6 +45,7 @@ from meterwall.identity.members import Members
 from meterwall.identity.readers import Readers
 from meterwall.identity.session_cache import AnonymousAwareSessionStore
 from meterwall.metering.factory import build_meter_store
+from meterwall.metering.housekeeping import build_meter_purger
 from meterwall.ops.instrument import InstrumentedMeterStore, ObservedAccessService
 from meterwall.ops.metrics import Metrics
 from meterwall.ops.middleware import RequestObserver
@@ -173,7 +176,11 @@ def build_services(settings: Settings) -> Services:
             max_age=settings.cookie_max_age_days * 86_400,
             secure=settings.cookie_secure,
         ),
-        readers=Readers(members, crawlers=CrawlerVerifier(SystemResolver())),
+        readers=Readers(
+            members,
+            crawlers=CrawlerVerifier(SystemResolver()),
+            own_hosts=frozenset({urlsplit(settings.public_url).hostname or ""}),
+        ),
         members=members,
         login_links=LoginLinks(engine, settings.accounts, settings.public_url),
         mailer=build_mailer(settings.mail),
@@ -202,15 +209,21 @@ def create_app(settings: Settings) -> Starlette:
         from meterwall.gateway.proxy import Gateway
 
         gateway = Gateway(services)
+    # The clock is looked up at each purge: tests replace ``services.clock``.
+    purger = build_meter_purger(settings, services.engine, lambda: services.clock())
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await anyio.to_thread.run_sync(upgrade, settings.resolved_database_url)
         services.events.start()
+        if purger is not None:
+            purger.start()
         try:
             yield
         finally:
+            if purger is not None:
+                await purger.stop()
             await services.events.stop()
             await services.access.meter.close()
             await services.engine.dispose()
@@ -218,7 +231,13 @@ def create_app(settings: Settings) -> Starlette:
                 await gateway.aclose()
 
     app = Starlette(
-        routes=[*routes(), *ops_routes(settings.ops), *api_routes(), *admin_routes()],
+        routes=[
+            *routes(),
+            *ops_routes(settings.ops),
+            *api_routes(),
+            *admin_routes(),
+            *purge_routes(),
+        ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
@@ -236,4 +255,5 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.services = services
     app.state.gateway = gateway
+    app.state.meter_purger = purger
     return app

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from meterwall import __version__
 from meterwall.admin.cli import add_commands as admin_commands
 from meterwall.analytics.cli import add_commands as analytics_commands
+from meterwall.gateway.cache.cli import add_commands as cache_commands
+from meterwall.metering.cli import add_commands as meter_commands
 from meterwall.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -289,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     lic.set_defaults(func=cmd_licence)
     admin_commands(sub)
     analytics_commands(sub)
+    cache_commands(sub)
+    meter_commands(sub)
     return parser
 
 

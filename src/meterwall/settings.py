@@ -42,6 +42,7 @@ class PolicySettings(BaseModel):
     lede_words: int = Field(0, ge=0, le=2_000)
     regwall: bool = False
     verified_crawlers_full_text: bool = True
+    search_referral_allowance: int = Field(0, ge=0, le=100)
 
     @field_validator("timezone")
     @classmethod
@@ -66,6 +67,7 @@ class PolicySettings(BaseModel):
             lede_words=self.lede_words,
             regwall=self.regwall,
             verified_crawlers_full_text=self.verified_crawlers_full_text,
+            search_referral_allowance=self.search_referral_allowance,
         )
 
 
@@ -291,6 +293,10 @@ class Settings(BaseSettings):
     """Redis hashes the meters are spread over; about readers per period / 100."""
     store_timeout_ms: int = Field(250, ge=1, le=60_000)
     """How long one meter check may take before the meter counts as unavailable."""
+    meter_purge_interval_seconds: float = Field(3_600, ge=0, le=7 * 86_400)
+    """How often each app process deletes SQL meter rows whose period has ended (the first
+    time at start); 0 turns it off (run ``meterwall meter purge`` instead).  Redis expires
+    meters by itself."""
     database_timeout_ms: int = Field(5_000, ge=1, le=600_000)
     """How long connecting to PostgreSQL, or one statement, may take."""
     auto_migrate: bool = True

@@ -139,7 +139,7 @@ class Gateway:
         self.settings = settings
         self.rules = PageRules.from_settings(proxy, settings.public_url, settings.policy.lede_words)
         self.upstream = upstream or Upstream(proxy.upstream, proxy.timeout_seconds)
-        self.cache = build_upstream_cache(settings)
+        self.cache = build_upstream_cache(settings, services.metrics.registry)
         self.inserts = Inserts(settings, services.templates.env)
         self.stylesheet = stylesheet(settings)
         self.assets = Assets(stylesheet=STYLESHEET_URL, amp_css=self.stylesheet)
@@ -330,11 +330,17 @@ class Gateway:
         and only this reader's banner and gate are rendered and compressed.
         """
         full_text = shows_full_text(decision)
-        banner, gate = self.inserts.banner(decision), self.inserts.gate(decision)
         if self.cache is None or not fetched.version:
+            banner, gate = self.inserts.banner(decision), self.inserts.gate(decision)
             prepared = prepare(page, self.rules, full_text, self.assets)
             content = prepared.personalise(banner, gate).encode("utf-8")
             return gzip_bytes(content) if gzip else content
+        # A decision holds no reader data (an outcome and the meter's numbers), so the
+        # banner and gate rendered for it serve every reader with the same decision.
+        banner = self.cache.memo.get(
+            ("banner", decision), lambda: self.inserts.banner(decision), len
+        )
+        gate = self.cache.memo.get(("gate", decision), lambda: self.inserts.gate(decision), len)
         template = self.cache.memo.get(
             ("outcome", fetched.version, page.url, full_text),
             lambda: Template(prepare(page, self.rules, full_text, self.assets)),
@@ -378,6 +384,7 @@ class Gateway:
                 reader_id=visitor.reader_id,
                 client_ip=client_ip(request, self.settings.trusted_proxies),
                 user_agent=request.headers.get("user-agent", ""),
+                referer=request.headers.get("referer", ""),
                 article_id=page.canonical,
                 gift_token=request.query_params.get("gift"),
                 now=now,

@@ -68,6 +68,7 @@ async def article(request: Request) -> Response:
             reader_id=visitor.reader_id,
             client_ip=client_ip(request, services.settings.trusted_proxies),
             user_agent=request.headers.get("user-agent", ""),
+            referer=request.headers.get("referer", ""),
             article_id=found.id,
             gift_token=request.query_params.get("gift"),
             now=now,
@@ -130,6 +131,7 @@ async def _reader(request: Request, visitor: Visitor) -> ReaderState:
             reader_id=visitor.reader_id,
             client_ip=client_ip(request, services.settings.trusted_proxies),
             user_agent=request.headers.get("user-agent", ""),
+            referer=request.headers.get("referer", ""),
             now=services.clock(),
         )
     )
@@ -202,8 +204,14 @@ async def forget_me(request: Request) -> Response:
         or not services.csrf.check(visitor.reader_id, "forget", token)
     ):
         raise HTTPException(400, "This form has expired. Please reload the page and try again.")
-    await services.access.forget(visitor.reader_id)
-    await services.events.forget([visitor.reader_id])
+    # A signed-in reader's meter is the account's (shared by every browser it signs in on),
+    # kept under the account's meter id: delete it with this browser's own.
+    reader_ids = list(
+        dict.fromkeys([visitor.reader_id, (await _reader(request, visitor)).reader_id])
+    )
+    for reader_id in reader_ids:
+        await services.access.forget(reader_id)
+    await services.events.forget(reader_ids)
     response = RedirectResponse("/account/meter?deleted=1", status_code=303)
     services.identity.clear(response)
     return response
