@@ -57,8 +57,7 @@ from meterwall.gateway.upstream import (
     request_headers,
     response_headers,
 )
-from meterwall.identity.readers import RequestFacts
-from meterwall.web.client import client_ip
+from meterwall.web.client import client_ip, request_facts
 
 if TYPE_CHECKING:
     from meterwall.app import Services
@@ -380,14 +379,8 @@ class Gateway:
         visitor = services.identity.visitor(request)
         now = services.clock()
         reader = await services.readers.state(
-            RequestFacts(
-                reader_id=visitor.reader_id,
-                client_ip=client_ip(request, self.settings.trusted_proxies),
-                user_agent=request.headers.get("user-agent", ""),
-                referer=request.headers.get("referer", ""),
-                article_id=page.canonical,
-                gift_token=request.query_params.get("gift"),
-                now=now,
+            request_facts(
+                request, visitor.reader_id, self.settings.trusted_proxies, now, page.canonical
             )
         )
         decision = await services.access.decide(page.article, reader, now)

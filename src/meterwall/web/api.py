@@ -34,8 +34,7 @@ from meterwall.content.teaser import lede
 from meterwall.gateway.insert import SNIPPET, stylesheet
 from meterwall.gateway.page import normalise_url
 from meterwall.gateway.upstream import UpstreamError
-from meterwall.identity.readers import RequestFacts
-from meterwall.web.client import client_ip
+from meterwall.web.client import request_facts
 from meterwall.web.reader import Visitor
 from meterwall.web.views import offer_view, wording
 
@@ -147,13 +146,8 @@ async def _decide(
     services = _services(request)
     now = services.clock()
     reader = await services.readers.state(
-        RequestFacts(
-            reader_id=visitor.reader_id,
-            client_ip=client_ip(request, services.settings.trusted_proxies),
-            user_agent=request.headers.get("user-agent", ""),
-            referer=request.headers.get("referer", ""),
-            article_id=article.id,
-            now=now,
+        request_facts(
+            request, visitor.reader_id, services.settings.trusted_proxies, now, article.id
         )
     )
     return await services.access.decide(article, reader, now), reader

@@ -1,12 +1,16 @@
-"""The client's IP address, trusting forwarding headers only from configured proxies."""
+"""The request's own facts: the client's IP address (trusting forwarding headers only
+from configured proxies), and the facts the reader is resolved from."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import lru_cache
 
 from starlette.requests import Request
+
+from meterwall.identity.readers import RequestFacts
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -61,3 +65,25 @@ def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str:
             except ValueError:
                 return peer
     return peer
+
+
+def request_facts(
+    request: Request,
+    reader_id: str,
+    trusted_proxies: Sequence[str],
+    now: datetime,
+    article_id: str | None = None,
+) -> RequestFacts:
+    """What the server knows about this request, for resolving the reader.
+
+    A gift token is read from ``?gift=`` only when the request is for an article.
+    """
+    return RequestFacts(
+        reader_id=reader_id,
+        client_ip=client_ip(request, trusted_proxies),
+        user_agent=request.headers.get("user-agent", ""),
+        referer=request.headers.get("referer", ""),
+        article_id=article_id,
+        gift_token=request.query_params.get("gift") if article_id is not None else None,
+        now=now,
+    )

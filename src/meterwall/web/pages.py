@@ -14,8 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from meterwall.access.model import ReaderState
 from meterwall.analytics.transparency import reader_data
 from meterwall.content.teaser import lede
-from meterwall.identity.readers import RequestFacts
-from meterwall.web.client import client_ip
+from meterwall.web.client import request_facts
 from meterwall.web.reader import Visitor
 from meterwall.web.views import article_view, offer_view, wording
 
@@ -64,15 +63,7 @@ async def article(request: Request) -> Response:
     visitor = services.identity.visitor(request)
     now = services.clock()
     reader = await services.readers.state(
-        RequestFacts(
-            reader_id=visitor.reader_id,
-            client_ip=client_ip(request, services.settings.trusted_proxies),
-            user_agent=request.headers.get("user-agent", ""),
-            referer=request.headers.get("referer", ""),
-            article_id=found.id,
-            gift_token=request.query_params.get("gift"),
-            now=now,
-        )
+        request_facts(request, visitor.reader_id, services.settings.trusted_proxies, now, found.id)
     )
     facts = found.access_facts()
     decision = await services.access.decide(facts, reader, now)
@@ -127,12 +118,8 @@ async def _reader(request: Request, visitor: Visitor) -> ReaderState:
     """The reader state outside an article: registered readers get their own meter and limit."""
     services = _services(request)
     return await services.readers.state(
-        RequestFacts(
-            reader_id=visitor.reader_id,
-            client_ip=client_ip(request, services.settings.trusted_proxies),
-            user_agent=request.headers.get("user-agent", ""),
-            referer=request.headers.get("referer", ""),
-            now=services.clock(),
+        request_facts(
+            request, visitor.reader_id, services.settings.trusted_proxies, services.clock()
         )
     )
 
