@@ -100,7 +100,8 @@ class OfferSettings(BaseModel):
     interval: Literal["month", "year"] = "month"
     trial_days: int = Field(0, ge=0, le=365)
     intro_price: Decimal | None = None
-    intro_periods: int = Field(0, ge=0)
+    intro_periods: int = Field(0, ge=0, le=1)
+    """How many billing periods the intro price covers: the first invoice only, for now."""
     coupons: dict[str, int] = {}
     description: str = ""
 
