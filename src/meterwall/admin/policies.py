@@ -19,9 +19,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.access.model import Policy
-from meterwall.analytics.sql import utc
 from meterwall.settings import CopySettings, OfferSettings, PolicySettings, Settings
 from meterwall.storage.schema import policy_versions
+from meterwall.storage.times import utc
 
 
 class PolicyDocument(BaseModel):

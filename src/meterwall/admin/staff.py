@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.admin.passwords import check_strength, dummy_hash, hash_password, verify_password
-from meterwall.analytics.sql import utc
 from meterwall.storage.schema import staff_login_failures, staff_sessions, staff_users
+from meterwall.storage.times import utc
 
 FAILURE_WINDOW = timedelta(minutes=15)
 

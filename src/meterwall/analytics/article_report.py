@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.analytics.events import WALL_KINDS, EventKind
 from meterwall.analytics.identities import Links, load_links
-from meterwall.analytics.sql import utc
 from meterwall.storage.schema import events
+from meterwall.storage.times import utc
 
 _WALL = [k.value for k in WALL_KINDS]
 

@@ -19,8 +19,8 @@ from meterwall.analytics.events import WALL_KINDS, EventKind
 from meterwall.analytics.experiments import Arm, Experiment, wilson_interval
 from meterwall.analytics.identities import Links, load_links
 from meterwall.analytics.referrers import ReferrerClass
-from meterwall.analytics.sql import utc
 from meterwall.storage.schema import events
+from meterwall.storage.times import utc
 
 
 @dataclass(frozen=True, slots=True)

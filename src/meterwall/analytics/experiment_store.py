@@ -15,9 +15,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.analytics.experiments import Experiment, Parameter, Variant
-from meterwall.analytics.sql import utc
 from meterwall.storage.engine import IMMEDIATE
 from meterwall.storage.schema import experiments
+from meterwall.storage.times import utc
 
 
 class ExperimentConflict(Exception):

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from meterwall.analytics.events import Event
-from meterwall.analytics.sql import utc
 from meterwall.storage.schema import gift_links, subscriptions
+from meterwall.storage.times import utc
 
 if TYPE_CHECKING:
     from meterwall.access.service import MeterReport

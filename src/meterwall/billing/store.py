@@ -9,8 +9,8 @@ from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meterwall.billing.model import StoredSubscription, SubscriptionSnapshot, past_due_since
-from meterwall.identity.accounts import utc
 from meterwall.storage.schema import accounts, complimentary_grants, subscriptions
+from meterwall.storage.times import utc
 
 
 def _maybe(value: datetime | None) -> datetime | None:

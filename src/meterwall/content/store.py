@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from meterwall.access.model import AccessLevel
 from meterwall.content.model import Article, Block, Image
 from meterwall.storage.schema import articles
+from meterwall.storage.times import utc
 
 
 def _image_to_json(image: Image | None) -> dict[str, str] | None:
@@ -51,12 +52,6 @@ def _block_from_json(data: Mapping[str, Any]) -> Block:
     )
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def row_to_article(row: RowMapping) -> Article:
     """Rebuild an :class:`Article` from its stored row."""
     return Article(
@@ -67,7 +62,7 @@ def row_to_article(row: RowMapping) -> Article:
         byline=row["byline"],
         section=row["section"],
         tags=tuple(row["tags"] or ()),
-        published_at=_utc(row["published_at"]),
+        published_at=utc(row["published_at"]) if row["published_at"] is not None else None,
         image=_image_from_json(row["image"]),
         body=tuple(_block_from_json(b) for b in row["body"]),
         access=AccessLevel(row["access"]),

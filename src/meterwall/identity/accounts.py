@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.storage.schema import accounts
+from meterwall.storage.times import utc
 
 _EMAIL = re.compile(
     r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
@@ -46,11 +47,6 @@ def email_domain(email: str) -> str:
 def meter_key(account_id: str) -> str:
     """The meter id of an account (never a valid reader-cookie id, so the two cannot clash)."""
     return f"acct:{account_id}"
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meterwall.identity.accounts import utc
 from meterwall.settings import AccountSettings
 from meterwall.storage.schema import login_tokens
+from meterwall.storage.times import utc
 from meterwall.storage.transactions import write_transaction
 
 _TOKEN_LENGTH = 43

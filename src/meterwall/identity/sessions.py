@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meterwall.identity.accounts import utc
 from meterwall.settings import AccountSettings
 from meterwall.storage.schema import sessions
+from meterwall.storage.times import utc
 from meterwall.storage.transactions import write_transaction
 
 _TOUCH_EVERY = timedelta(minutes=5)

@@ -28,6 +28,7 @@ from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.ports import CountedRead, MeterUnavailable
 from meterwall.storage.engine import IMMEDIATE
 from meterwall.storage.schema import meter_reads
+from meterwall.storage.times import utc
 from meterwall.storage.transactions import write_transaction
 
 DEFAULT_TIMEOUT = 0.25
@@ -35,11 +36,6 @@ DEFAULT_TIMEOUT = 0.25
 
 PURGE_BATCH = 5_000
 """Expired rows deleted per transaction by :meth:`SqlMeterStore.purge_expired`."""
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @asynccontextmanager
@@ -87,7 +83,7 @@ class SqlMeterStore:
                         select(meter_reads.c.article_id, meter_reads.c.counted_at).where(*key)
                     )
                 ).all()
-                live = {r.article_id for r in rows if _utc(r.counted_at) >= since}
+                live = {r.article_id for r in rows if utc(r.counted_at) >= since}
                 if article_id in live:
                     return MeterState(used=len(live), counted=True)
                 if len(live) >= limit:
@@ -128,7 +124,7 @@ class SqlMeterStore:
         )
         async with _bounded(self._timeout), self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [CountedRead(r.article_id, _utc(r.counted_at)) for r in rows]
+        return [CountedRead(r.article_id, utc(r.counted_at)) for r in rows]
 
     async def merge(
         self, source_reader_id: str, target_reader_id: str, window: MeterWindow, now: datetime
@@ -156,7 +152,7 @@ class SqlMeterStore:
                 if source_reader_id != target_reader_id:
                     source = (await conn.execute(select(*columns).where(*source_key))).all()
                     for row in source:
-                        if _utc(row.counted_at) < since:
+                        if utc(row.counted_at) < since:
                             continue
                         mine = target.get(row.article_id)
                         if mine is None:
@@ -169,7 +165,7 @@ class SqlMeterStore:
                                     expires_at=row.expires_at,
                                 )
                             )
-                        elif _utc(mine.counted_at) < since or _utc(row.counted_at) < _utc(
+                        elif utc(mine.counted_at) < since or utc(row.counted_at) < utc(
                             mine.counted_at
                         ):
                             await conn.execute(
@@ -179,7 +175,7 @@ class SqlMeterStore:
                             )
                         target[row.article_id] = row
                     await conn.execute(delete(meter_reads).where(*source_key))
-                return sum(1 for r in target.values() if _utc(r.counted_at) >= since)
+                return sum(1 for r in target.values() if utc(r.counted_at) >= since)
 
     async def forget(self, reader_id: str) -> None:
         """Delete every meter row of this reader."""
