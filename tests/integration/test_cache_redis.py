@@ -222,6 +222,10 @@ async def test_readers_are_served_while_redis_is_down(app_factory: Factory) -> N
         app_factory,
         origin,
         redis_url="redis://127.0.0.1:1/0",
+        # Only the cache is on the dead Redis: the meter stays in SQL even when the
+        # suite runs with METERWALL_TEST_REDIS_URL (the meter's own faults are tested
+        # in test_faults.py).
+        meter_store="sql",
         cache={"enabled": True, "backend": "redis", "timeout_ms": 100},
     )
     async with reader(app) as browser:
