@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 
+from meterwall.access.live import PolicyDocument
 from meterwall.admin.forms import document_form
-from meterwall.admin.policies import PolicyDocument
 
 STAFF_EMAIL = "editor@example.com"
 STAFF_PASSWORD = "a long staff password"

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from meterwall.admin.policies import PolicyDocument
+from meterwall.access.live import PolicyDocument
 from meterwall.app import create_app
 from meterwall.billing.emulator import LocalStripe
 from tests.accounts_support import (

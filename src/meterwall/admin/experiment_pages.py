@@ -8,10 +8,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from meterwall.access.live import LivePolicy
 from meterwall.access.model import RollingDays
 from meterwall.admin.auth import PATH, staff_action, staff_page
 from meterwall.admin.forms import read_experiment_form
-from meterwall.admin.policies import LivePolicy
 from meterwall.admin.web import DASH, csv_response, percent, render, services_of, staff_of
 from meterwall.analytics.charts import bar_chart
 from meterwall.analytics.experiment_results import VariantResult, experiment_results

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from meterwall.admin.policies import LivePolicy, PolicyDocument
+from meterwall.access.live import LivePolicy, PolicyDocument
 from meterwall.analytics.experiments import (
     CONTROL,
     COPY_FIELDS,

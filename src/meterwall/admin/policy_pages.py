@@ -7,9 +7,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from meterwall.access.live import PolicyDocument
 from meterwall.admin.auth import PATH, staff_action, staff_page
 from meterwall.admin.forms import blank_offer, document_form, read_policy_form
-from meterwall.admin.policies import PolicyDocument
 from meterwall.admin.web import render, services_of, staff_of
 from meterwall.analytics.experiments import COPY_FIELDS
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from meterwall.access.live import LivePolicy, PolicyDocument
 from meterwall.access.model import Policy
-from meterwall.admin.policies import LivePolicy, PolicyDocument, PolicyVersionStore
+from meterwall.admin.policies import PolicyVersionStore
 from meterwall.analytics.experiment_store import ExperimentStore
 from meterwall.analytics.experiments import Assignment, Experiment, apply_variant, assign
 

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meterwall.access.live import PolicyDocument
 from meterwall.admin.auth import StaffAuth
-from meterwall.admin.policies import PolicyDocument, PolicyVersionStore
+from meterwall.admin.policies import PolicyVersionStore
 from meterwall.admin.provider import PolicyProvider
 from meterwall.admin.staff import StaffDirectory
 from meterwall.analytics.events import Pseudonyms

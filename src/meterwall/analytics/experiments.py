@@ -16,8 +16,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from meterwall.access.live import LivePolicy
 from meterwall.access.model import CalendarMonth, RollingDays
-from meterwall.admin.policies import LivePolicy
 from meterwall.settings import CopySettings
 
 CONTROL = "control"

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from starlette.datastructures import FormData
 
+from meterwall.access.live import LivePolicy, PolicyDocument
 from meterwall.admin.forms import read_experiment_form, read_policy_form
-from meterwall.admin.policies import LivePolicy, PolicyDocument, changes
+from meterwall.admin.policies import changes
 from meterwall.analytics.experiments import CONTROL, Parameter
 from meterwall.settings import Settings
 from tests.admin_support import policy_form

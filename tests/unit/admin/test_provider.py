@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from meterwall.admin.policies import PolicyDocument, PolicyVersion
+from meterwall.access.live import PolicyDocument
+from meterwall.admin.policies import PolicyVersion
 from meterwall.admin.provider import PolicyProvider
 from meterwall.analytics.experiments import CONTROL, Experiment, Parameter, Variant, assign
 from meterwall.settings import Settings

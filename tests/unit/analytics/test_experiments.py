@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterwall.access.live import LivePolicy, PolicyDocument
 from meterwall.access.model import ArticleAccess, MeterState, ReaderState, RollingDays
 from meterwall.access.policy import decide
-from meterwall.admin.policies import LivePolicy, PolicyDocument
 from meterwall.analytics.experiments import (
     CONTROL,
     Arm,
