@@ -33,7 +33,7 @@ import hashlib
 import math
 import struct
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ from redis.exceptions import RedisError
 
 from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.ports import CountedRead, MeterUnavailable
+from meterwall.storage.bounded import bounded
 
 DEFAULT_BUCKETS = 16_384
 """Bucket hashes meters are spread over (suits about 100 thousand to 8 million readers)."""
@@ -166,16 +167,9 @@ def _pack(records: list[tuple[bytes, int]]) -> bytes:
     return b"".join(h + struct.pack(">I", t) for h, t in records)
 
 
-@asynccontextmanager
-async def _bounded(seconds: float) -> AsyncIterator[None]:
+def _bounded(seconds: float) -> AbstractAsyncContextManager[None]:
     """Turn slowness and connection failures into :class:`MeterUnavailable`."""
-    try:
-        async with asyncio.timeout(seconds):
-            yield
-    except TimeoutError as exc:
-        raise MeterUnavailable(f"no answer from Redis within {seconds:g}s") from exc
-    except (RedisError, OSError) as exc:
-        raise MeterUnavailable(f"Redis error: {exc}") from exc
+    return bounded(seconds, "Redis", (RedisError,), MeterUnavailable)
 
 
 def redis_client(url: str, *, cluster: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Any:

@@ -15,9 +15,7 @@ Cancelling a call rolls its transaction back, which also releases the lock.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, insert, select, text, tuple_, update
@@ -26,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.ports import CountedRead, MeterUnavailable
+from meterwall.storage.bounded import bounded
 from meterwall.storage.engine import IMMEDIATE
 from meterwall.storage.schema import meter_reads
 from meterwall.storage.times import utc
@@ -38,16 +37,9 @@ PURGE_BATCH = 5_000
 """Expired rows deleted per transaction by :meth:`SqlMeterStore.purge_expired`."""
 
 
-@asynccontextmanager
-async def _bounded(seconds: float) -> AsyncIterator[None]:
+def _bounded(seconds: float) -> AbstractAsyncContextManager[None]:
     """Turn slowness and connection failures into :class:`MeterUnavailable`."""
-    try:
-        async with asyncio.timeout(seconds):
-            yield
-    except TimeoutError as exc:
-        raise MeterUnavailable(f"no answer from the database within {seconds:g}s") from exc
-    except (SQLAlchemyError, OSError) as exc:
-        raise MeterUnavailable(f"database error: {exc}") from exc
+    return bounded(seconds, "the database", (SQLAlchemyError,), MeterUnavailable)
 
 
 class SqlMeterStore:

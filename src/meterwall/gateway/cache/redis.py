@@ -21,7 +21,7 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from meterwall.gateway.cache.entry import CacheKey, Entry
 from meterwall.gateway.cache.ports import CacheUnavailable
 from meterwall.metering.redis import MAX_CONNECTIONS
+from meterwall.storage.bounded import bounded
 
 _PUT = """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -44,15 +45,9 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest()
 
 
-@asynccontextmanager
-async def _bounded(seconds: float) -> AsyncIterator[None]:
-    try:
-        async with asyncio.timeout(seconds):
-            yield
-    except TimeoutError as exc:
-        raise CacheUnavailable(f"no answer from Redis within {seconds:g}s") from exc
-    except (RedisError, OSError) as exc:
-        raise CacheUnavailable(f"Redis error: {exc}") from exc
+def _bounded(seconds: float) -> AbstractAsyncContextManager[None]:
+    """Turn slowness and connection failures into :class:`CacheUnavailable`."""
+    return bounded(seconds, "Redis", (RedisError,), CacheUnavailable)
 
 
 class RedisCacheStore:
