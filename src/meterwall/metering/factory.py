@@ -8,6 +8,7 @@ from meterwall.metering.ports import MeterStore
 from meterwall.metering.redis import RedisMeterStore, redis_client
 from meterwall.metering.sql import SqlMeterStore
 from meterwall.settings import Settings
+from meterwall.storage.pipelined_redis import PipelinedRedis
 
 
 def build_meter_store(settings: Settings, engine: AsyncEngine) -> MeterStore:
@@ -19,11 +20,13 @@ def build_meter_store(settings: Settings, engine: AsyncEngine) -> MeterStore:
     """
     timeout = settings.store_timeout_ms / 1000
     if settings.meter_store == "redis":
-        client = redis_client(settings.redis_url, cluster=settings.redis_cluster, timeout=timeout)
+        url = settings.redis_url
+        client = redis_client(url, cluster=settings.redis_cluster, timeout=timeout)
         return RedisMeterStore(
             client,
             prefix=settings.redis_key_prefix,
             buckets=settings.redis_meter_buckets,
             timeout=timeout,
+            pipelined=None if settings.redis_cluster else PipelinedRedis(url),
         )
     return SqlMeterStore(engine, timeout=timeout)

