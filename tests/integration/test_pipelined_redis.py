@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+import uvloop
 from redis.exceptions import ConnectionError, ResponseError
 from sqlalchemy.engine import make_url
 
@@ -124,3 +125,17 @@ async def test_after_a_stall_no_caller_ever_receives_another_callers_reply(
                 await task
     finally:
         await client.aclose()
+
+
+def test_it_runs_on_uvloop_the_event_loop_the_server_uses(redis_url: str) -> None:
+    async def main() -> list[bytes]:
+        client = PipelinedRedis(redis_url)
+        try:
+            async with asyncio.timeout(10):
+                calls = (client.execute("ECHO", str(n)) for n in range(20))
+                return list(await asyncio.gather(*calls))
+        finally:
+            await client.aclose()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(main()) == [str(n).encode() for n in range(20)]
