@@ -51,6 +51,7 @@ from common import (
     machine,
     median,
     parse_wrk,
+    redis_pid,
     redis_server,
     say,
     stop,
@@ -163,21 +164,49 @@ clear_env = no
 
 
 @contextmanager
-def process(command: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A process for the duration of the block, stopped by its own id."""
     with log.open("w") as sink:
         started = subprocess.Popen(
             command, env=env, cwd=BENCHMARKS, stdout=sink, stderr=subprocess.STDOUT
         )
         try:
-            yield
+            yield started
         finally:
             stop(started)
 
 
+def tree_cpu(pids: list[int]) -> float:
+    """CPU seconds (user and system) used so far by these processes and their descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo, seen = 0.0, list(pids), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def mariadb_pids() -> list[int]:
+    """The MariaDB server serving WordPress (the machine's own service)."""
+    found = subprocess.run(["pgrep", "-x", "mariadbd"], capture_output=True, text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
 @contextmanager
-def wordpress(folder: Path) -> Iterator[tuple[str, list[str]]]:
-    """Seeded WordPress behind its own php-fpm and nginx; its URL and article paths."""
+def wordpress(folder: Path) -> Iterator[tuple[str, list[str], list[int]]]:
+    """Seeded WordPress behind its own php-fpm and nginx; its URL, article paths and the
+    process ids that serve it (php-fpm, nginx, MariaDB)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     articles = folder / "articles.json"
@@ -198,12 +227,12 @@ def wordpress(folder: Path) -> Iterator[tuple[str, list[str]]]:
     (folder / "nginx.conf").write_text(nginx_conf(folder, port, socket))
     fpm = [FPM, "--nodaemonize", "--fpm-config", str(folder / "fpm.conf")]
     nginx = [NGINX, "-c", str(folder / "nginx.conf"), "-g", "daemon off;"]
-    with process(fpm, folder / "fpm.out"), process(nginx, folder / "nginx.out"):
+    with process(fpm, folder / "fpm.out") as php, process(nginx, folder / "nginx.out") as web:
         wait_for_port(port)
         first = httpx.get(url + paths[0], timeout=30)
         if first.status_code != 200 or last_phrase(bench_articles()[0]) not in first.text:
             raise RuntimeError(f"WordPress answered {first.status_code} for {paths[0]}")
-        yield url, paths
+        yield url, paths, [php.pid, web.pid, *mariadb_pids()]
 
 
 def prefix_of(kind: str) -> str:
@@ -333,7 +362,7 @@ async def app(scope, receive, send):
 
 
 @contextmanager
-def floor(folder: Path, page: bytes) -> Iterator[tuple[str, list[str]]]:
+def floor(folder: Path, page: bytes) -> Iterator[tuple[str, list[str], int]]:
     """The machine's ceiling for a Python server: a minimal ASGI app on the same uvicorn
     (two workers) answering every request with one gzip-compressed WordPress page."""
     home = folder / "floor"
@@ -343,15 +372,15 @@ def floor(folder: Path, page: bytes) -> Iterator[tuple[str, list[str]]]:
     port = free_port()
     command = ["uvicorn", "floor_app:app", "--app-dir", str(home), "--port", str(port)]
     command += ["--workers", "2", "--no-access-log", "--log-level", "warning"]
-    with process([sys.executable, "-m", *command], home / "server.log"):
+    with process([sys.executable, "-m", *command], home / "server.log") as server:
         wait_for_port(port, 60)
-        yield f"http://127.0.0.1:{port}", command
+        yield f"http://127.0.0.1:{port}", command, server.pid
 
 
 @contextmanager
 def meterwall(
     kind: str, folder: Path, redis_port: int, upstream: str = ""
-) -> Iterator[tuple[str, list[str]]]:
+) -> Iterator[tuple[str, list[str], int]]:
     """``meterwall proxy`` (cache on) or ``meterwall serve`` with two workers."""
     data = folder / kind
     data.mkdir()
@@ -384,9 +413,9 @@ def meterwall(
     command += ["--port", str(port), "--workers", "2"]
     env["METERWALL_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     runnable = [sys.executable, "-m", *command]
-    with process(runnable, data / "server.log", env):
+    with process(runnable, data / "server.log", env) as server:
         wait_for_port(port, 60)
-        yield f"http://127.0.0.1:{port}", command
+        yield f"http://127.0.0.1:{port}", command, server.pid
 
 
 def run(seconds: float = 10, rounds: int = 2, connections: int = 32) -> dict[str, Any]:
@@ -401,13 +430,13 @@ def run(seconds: float = 10, rounds: int = 2, connections: int = 32) -> dict[str
     cookies = list(readers.values())
     results: dict[str, Any] = {"seconds": seconds, "rounds": rounds, "readers": READERS}
     try:
-        with wordpress(folder) as (wp_url, wp_paths), redis_server() as redis_port:
+        with wordpress(folder) as (wp_url, wp_paths, wp_pids), redis_server() as redis_port:
             site_paths = [f"/articles/{a.slug}" for a in articles]
             page = httpx.get(wp_url + wp_paths[0], timeout=30).content
             with (
-                meterwall("proxy", folder, redis_port, wp_url) as (proxy_url, proxy_cmd),
-                meterwall("site", folder, redis_port) as (site_url, site_cmd),
-                floor(folder, gzip.compress(page)) as (floor_url, floor_cmd),
+                meterwall("proxy", folder, redis_port, wp_url) as (proxy_url, proxy_cmd, proxy_pid),
+                meterwall("site", folder, redis_port) as (site_url, site_cmd, site_pid),
+                floor(folder, gzip.compress(page)) as (floor_url, floor_cmd, floor_pid),
             ):
                 check_gating(proxy_url, wp_paths, articles, '<section class="mw-gate"')
                 check_gating(site_url, site_paths, articles, '<section class="gate"')
@@ -436,11 +465,24 @@ def run(seconds: float = 10, rounds: int = 2, connections: int = 32) -> dict[str
                     name: counted_reads(redis_port, prefix_of(name), list(readers))
                     for name in ("proxy", "site")
                 }
+                # What serves each side, for its CPU per page: the meterwall sides
+                # share one Redis, whose CPU is counted where it was spent.
+                redis = [p for p in [redis_pid(redis_port)] if p is not None]
+                servers = {
+                    "wordpress": wp_pids,
+                    "proxy": [proxy_pid, *redis],
+                    "site": [site_pid, *redis],
+                    "floor": [floor_pid],
+                }
                 runs: dict[str, list[Any]] = {name: [] for name in sides}
+                cpu: dict[str, list[float]] = {name: [] for name in sides}
                 commands: dict[str, str] = {}
                 for n in range(rounds):
                     for name, (url, script, conns) in sides.items():
+                        spent = tree_cpu(servers[name])
                         result, command = wrk(url, script, seconds, conns, seed=n + 2)
+                        spent = tree_cpu(servers[name]) - spent
+                        cpu[name].append(spent / max(1, result.requests))
                         runs[name].append(result)
                         commands[name] = command
                         say(f"round {n + 1} {name:<9} {result.requests_per_second:>9,.1f} req/s")
@@ -450,6 +492,7 @@ def run(seconds: float = 10, rounds: int = 2, connections: int = 32) -> dict[str
                         "rps": round(rps, 1),
                         "p50_ms": median([r.p50_ms for r in runs[name]]),
                         "p99_ms": median([r.p99_ms for r in runs[name]]),
+                        "cpu_us": round(median(cpu[name]) * 1e6),
                         "wrk": commands[name],
                     }
                     if name in before:
@@ -470,6 +513,9 @@ def run(seconds: float = 10, rounds: int = 2, connections: int = 32) -> dict[str
         shutil.rmtree(folder, ignore_errors=True)
     results["vs_wordpress"] = round(results["proxy"]["rps"] / results["wordpress"]["rps"], 1)
     results["vs_site"] = round(results["proxy"]["rps"] / results["site"]["rps"], 2)
+    results["cpu_vs_wordpress"] = round(
+        results["wordpress"]["cpu_us"] / max(1, results["proxy"]["cpu_us"]), 1
+    )
     say(
         f"proxy / WordPress = {results['vs_wordpress']}x (target >= {TARGET_VS_WORDPRESS}), "
         f"proxy / built-in site = {results['vs_site']} (target >= {TARGET_VS_SITE})"
@@ -482,7 +528,7 @@ def profile(requests: int = 3_000) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="mw-bench-wordpress-profile-"))
     folder.chmod(0o755)
     try:
-        with wordpress(folder) as (wp_url, wp_paths), redis_server() as redis_port:
+        with wordpress(folder) as (wp_url, wp_paths, _pids), redis_server() as redis_port:
             return asyncio.run(_profile(folder, wp_url, wp_paths, redis_port, requests))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -624,6 +670,10 @@ def render(results: dict[str, Any], about: dict[str, str]) -> str:
     """The figures as Markdown, for BENCHMARKS.md."""
     wp, proxy, site, floor_ = (results[k] for k in ("wordpress", "proxy", "site", "floor"))
 
+    def cpu(side: dict[str, Any]) -> str:
+        us = side["cpu_us"]
+        return f"{us / 1000:.1f} ms" if us >= 1000 else f"{us} us"
+
     def mix(side: dict[str, Any]) -> str:
         m = side["mix"]
         first, again, gated = m["first_reads"], m["re_reads"], m["gated_reads"]
@@ -638,16 +688,18 @@ def render(results: dict[str, Any], about: dict[str, str]) -> str:
         f"load average {about['load_start']} before, {about['load_end']} after "
         "(the machine is shared; the three sides are measured in alternating rounds).",
         "",
-        "| Article pages | req/s | p50 | p99 | Reads in the measured rounds |",
-        "|---|---|---|---|---|",
+        "| Article pages | req/s | p50 | p99 | server CPU per page "
+        "| Reads in the measured rounds |",
+        "|---|---|---|---|---|---|",
         f"| WordPress alone (nginx, php-fpm, MariaDB) | {wp['rps']:,.1f} | {wp['p50_ms']:.0f} ms "
-        f"| {wp['p99_ms']:.0f} ms | anonymous |",
+        f"| {wp['p99_ms']:.0f} ms | {cpu(wp)} | anonymous |",
         f"| meterwall proxy + cache in front of it | {proxy['rps']:,.0f} "
-        f"| {proxy['p50_ms']:.0f} ms | {proxy['p99_ms']:.0f} ms | {mix(proxy)} |",
+        f"| {proxy['p50_ms']:.0f} ms | {proxy['p99_ms']:.0f} ms | {cpu(proxy)} | {mix(proxy)} |",
         f"| meterwall built-in site, same articles | {site['rps']:,.0f} "
-        f"| {site['p50_ms']:.0f} ms | {site['p99_ms']:.0f} ms | {mix(site)} |",
+        f"| {site['p50_ms']:.0f} ms | {site['p99_ms']:.0f} ms | {cpu(site)} | {mix(site)} |",
         f"| for scale: a minimal ASGI app sending one gzipped page | {floor_['rps']:,.0f} "
-        f"| {floor_['p50_ms']:.1f} ms | {floor_['p99_ms']:.1f} ms | no access decision |",
+        f"| {floor_['p50_ms']:.1f} ms | {floor_['p99_ms']:.1f} ms | {cpu(floor_)} "
+        "| no access decision |",
         "",
         "| Target | Measured | Met |",
         "|---|---|---|",
@@ -655,9 +707,15 @@ def render(results: dict[str, Any], about: dict[str, str]) -> str:
         f"| {met_wp} |",
         f"| cached proxy >= {TARGET_VS_SITE}x the built-in site | **{results['vs_site']:.2f}x** "
         f"| {met_site} |",
+        f"| (not a target) CPU per page, WordPress / cached proxy | "
+        f"**{results['cpu_vs_wordpress']:.0f}x** less | - |",
         "",
         f"Each figure is the {rounds}; {results['readers']:,} reader cookies, every request "
-        "with `Accept-Encoding: gzip`. Commands:",
+        "with `Accept-Encoding: gzip`. Server CPU per page is the user and system CPU time "
+        "of the processes serving that side (WordPress: php-fpm, nginx and MariaDB; "
+        "meterwall: its workers and the Redis it uses) during a round, divided by the "
+        "pages served: unlike req/s it hardly depends on what else the machine runs. "
+        "Commands:",
         "",
         f"- WordPress: {wp['server']}; `{wp['wrk']}`",
         f"- proxy: `{proxy['server']}` (cache in memory, Redis meter); `{proxy['wrk']}`",
