@@ -128,6 +128,22 @@ def check(visitor: Visitor, response: httpx.Response, article: Any) -> None:
             assert count is not None and 1 <= count <= 3
 
 
+async def test_a_new_readers_cookie_stays_on_that_readers_response(app: Any) -> None:
+    # The headers of a cached copy's pages are worked out once; a cookie set for one
+    # reader must never join them.
+    first, second = reader(app), reader(app)
+    answers = [await first.get(STORIES[0]), await second.get(STORIES[0])]
+    again = await first.get(STORIES[0])
+    await first.aclose()
+    await second.aclose()
+    cookies = [r.headers.get_list("set-cookie") for r in answers]
+    assert [len(c) for c in cookies] == [1, 1]
+    ids = [READER_COOKIE.verify(r.cookies.get("mw_reader")) for r in answers]
+    assert None not in ids and ids[0] != ids[1]
+    assert "set-cookie" not in again.headers, "a returning reader is not set a cookie"
+    assert app.state.origin.hits[STORIES[0]] == 1
+
+
 async def test_each_reader_sees_their_own_count_on_the_same_cached_page(app: Any) -> None:
     origin = app.state.origin
     readers = [reader(app) for _ in range(8)]

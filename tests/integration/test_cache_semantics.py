@@ -108,6 +108,39 @@ async def test_a_stale_copy_is_revalidated_with_a_conditional_request(
     assert origin.hits[ARTICLE] == 2, "the 304 made the copy fresh for another 60 s"
 
 
+async def test_headers_a_304_brings_reach_every_reader_of_the_copy(
+    app_factory: Factory, origin: Origin, cache_clock: Clock
+) -> None:
+    # The clock stands still: only the copy's headers tell the two answers apart.
+    headers = {"Cache-Control": "no-cache", "ETag": '"v1"', "X-Edition": "1"}
+    article = origin.script(ARTICLE, headers=dict(headers), validate=True)
+    front = origin.script(FRONT, headers=dict(headers), validate=True)
+    app = await cached_proxy(app_factory, origin, cache_clock)
+    before = [await read(app, ARTICLE), await read(app, FRONT)]
+    article.headers["X-Edition"] = front.headers["X-Edition"] = "2"
+    origin.version = 2  # "not modified": the stored bodies stay
+    after = [await read(app, ARTICLE), await read(app, FRONT)]
+    assert origin.not_modified[ARTICLE] == 1 and origin.not_modified[FRONT] == 1
+    assert [r.headers["x-edition"] for r in before] == ["1", "1"]
+    assert [r.headers["x-edition"] for r in after] == ["2", "2"]
+    assert "VERSION-1" in after[0].text and "FRONT-V1" in after[1].text
+    assert after[0].headers["cache-control"] == "private, no-store"
+    assert after[1].headers["age"] == "0"
+
+
+async def test_a_kept_page_too_large_to_read_is_refused_every_time(
+    app_factory: Factory, origin: Origin, cache_clock: Clock
+) -> None:
+    filler = "<html><body><p>" + "harbor " * 20_000 + "</p></body></html>"
+    origin.script(FRONT, headers={"Cache-Control": "max-age=600"}, body=lambda _r: filler)
+    app = await cached_proxy(app_factory, origin, cache_clock, proxy={"max_page_bytes": 65_536})
+    for _ in range(2):
+        response = await read(app, FRONT, headers={"Accept-Encoding": "identity"})
+        assert response.status_code == 502
+        assert "harbor harbor" not in response.text
+    assert origin.hits[FRONT] == 1, "the copy is kept (it fits an entry), and refused from there"
+
+
 @pytest.mark.parametrize(
     "headers",
     [

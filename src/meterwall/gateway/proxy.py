@@ -4,7 +4,8 @@ The flow for each request is three separate steps, so a cache can sit
 between them (see :mod:`meterwall.gateway.page` and
 :mod:`meterwall.gateway.cut`):
 
-1. :meth:`Gateway.fetch` gets the upstream response (un-personalised);
+1. :meth:`Gateway.fetch` gets the upstream response (un-personalised), or
+   the cache hands over its copy, already whole in memory;
 2. :func:`~meterwall.gateway.page.analyse` recognises an article page;
 3. :meth:`Gateway.render_article` decides for this reader and renders the
    prepared full-text or teaser page with the reader's banner or gate.
@@ -30,8 +31,8 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from meterwall.access.model import Decision, shows_full_text
+from meterwall.gateway.cache.entry import Entry
 from meterwall.gateway.cache.factory import build_upstream_cache
-from meterwall.gateway.cache.layer import cached_copy
 from meterwall.gateway.cache.template import Template
 from meterwall.gateway.compression import (
     TooLarge,
@@ -66,6 +67,8 @@ log = logging.getLogger(__name__)
 
 PRIVATE = {"cache-control": "private, no-store", "vary": "Cookie, Accept-Encoding"}
 """Headers of every response that depends on who is reading."""
+_PLAIN = (("content-type", "text/html; charset=utf-8"), *PRIVATE.items())
+_GZIPPED = (*_PLAIN, ("content-encoding", "gzip"))
 
 _HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})
 _NO_BODY = frozenset({204, 304})
@@ -92,15 +95,30 @@ Kind = Literal["stream", "html", "feed"]
 class Fetched:
     """An upstream response read whole and decoded (pages that meterwall must read).
 
-    ``version`` names the cached upstream copy it came from ("" when it did
-    not come from the cache), so work derived from it is done once per copy.
+    ``copy`` is the cached upstream copy it came from (``None`` when it did
+    not come from the cache), so work derived from it is done once per copy;
+    a copy's ``headers`` carry no ``Age``, which is counted when it is served.
     """
 
     status: int
     headers: httpx.Headers
     body: bytes
     raw: bytes
-    version: str = ""
+    copy: Entry | None = None
+
+    @property
+    def version(self) -> str:
+        """The version of the cached copy it came from ("" when it did not come from one)."""
+        return self.copy.version if self.copy is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _CopyHeaders:
+    """A cached copy's headers (``Content-Length``, no ``Age``) and what is read in them."""
+
+    headers: httpx.Headers
+    media_type: str
+    encoding: str
 
 
 def _error(status: int, title: str, detail: str) -> Response:
@@ -143,20 +161,16 @@ class Gateway:
         self.stylesheet = stylesheet(settings)
         self.assets = Assets(stylesheet=STYLESHEET_URL, amp_css=self.stylesheet)
         self._blocked = [re.compile(p) for p in proxy.blocked_paths]
-        self._own = tuple(proxy.own_paths)
+        # "/x/" and "/x" both own "/x" and everything under "/x/".
+        self._own_exact = frozenset(p.removesuffix("/") for p in proxy.own_paths)
+        self._own_under = tuple(p if p.endswith("/") else p + "/" for p in proxy.own_paths)
         public = urlsplit(settings.public_url)
         self._public_host = public.netloc
         self._public_scheme = public.scheme
 
     def owns(self, path: str) -> bool:
         """Whether meterwall answers ``path`` itself rather than the upstream."""
-        for prefix in self._own:
-            if prefix.endswith("/"):
-                if path.startswith(prefix) or path == prefix[:-1]:
-                    return True
-            elif path == prefix or path.startswith(prefix + "/"):
-                return True
-        return False
+        return path in self._own_exact or path.startswith(self._own_under)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -193,23 +207,10 @@ class Gateway:
         body = await self._request_body(request)
         if isinstance(body, Response):
             return body
-        incoming = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        forwarding = self._forwarding(request)
-        headers = request_headers(incoming, forwarding)
-        upstream = await self._open(request.method, target, headers, body)
-        kind = self._kind(request.method, upstream)
-        if kind == "stream":
-            return self._stream(upstream)
-        if upstream.status_code == 206:
-            await upstream.aclose()
-            headers = request_headers(incoming, forwarding, unconditional=True)
-            upstream = await self._open(request.method, target, headers, body)
-            kind = self._kind(request.method, upstream)
-            if kind == "stream":
-                return self._stream(upstream)
-        fetched = await self.fetch(upstream)
-        if isinstance(fetched, Response):
-            return fetched
+        read = await self._read(request, target, body)
+        if isinstance(read, Response):
+            return read
+        kind, fetched = read
         if kind == "feed":
             return self._feed(fetched)
         url = self.settings.public_url + target
@@ -221,6 +222,46 @@ class Gateway:
         if page is None:
             return self._unchanged(fetched)
         return await self.render_article(request, page, fetched)
+
+    async def _read(
+        self, request: Request, target: str, body: bytes | None
+    ) -> tuple[Kind, Fetched] | Response:
+        """The upstream's answer: a page meterwall must read (HTML or a feed), read whole,
+        or the response that streams everything else through unchanged."""
+        method = request.method
+        incoming = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        forwarding = self._forwarding(request)
+        answer = await self._open(method, target, request_headers(incoming, forwarding), body)
+        if (
+            isinstance(answer, httpx.Response)
+            and answer.status_code == 206
+            and self._kind(method, answer.status_code, media_type(answer.headers)) != "stream"
+        ):
+            # A range of a page meterwall must read whole: ask again for all of it.
+            await answer.aclose()
+            headers = request_headers(incoming, forwarding, unconditional=True)
+            answer = await self._open(method, target, headers, body)
+        if isinstance(answer, Entry):
+            return self._read_copy(method, answer)
+        kind = self._kind(method, answer.status_code, media_type(answer.headers))
+        if kind == "stream":
+            return self._stream(answer)
+        fetched = await self.fetch(answer)
+        if isinstance(fetched, Response):
+            return fetched
+        return kind, fetched
+
+    def _read_copy(self, method: str, copy: Entry) -> tuple[Kind, Fetched] | Response:
+        """A cached copy as :meth:`_read` gives it, without an HTTP response to read it from."""
+        assert self.cache is not None
+        read = self._copy_headers(copy)
+        kind = self._kind(method, copy.status, read.media_type)
+        if kind == "stream":
+            return self._stream(self.cache.respond(copy, head=method == "HEAD"))
+        fetched = self._fetched_copy(copy, read)
+        if isinstance(fetched, Response):
+            return fetched
+        return kind, fetched
 
     async def _request_body(self, request: Request) -> bytes | Response | None:
         if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -237,10 +278,9 @@ class Gateway:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _kind(self, method: str, upstream: httpx.Response) -> Kind:
-        if method == "HEAD" or upstream.status_code in _NO_BODY or upstream.status_code < 200:
+    def _kind(self, method: str, status: int, media: str) -> Kind:
+        if method == "HEAD" or status in _NO_BODY or status < 200:
             return "stream"
-        media = media_type(upstream.headers)
         if media in _HTML_TYPES:
             return "html"
         if is_feed_type(media):
@@ -280,35 +320,51 @@ class Gateway:
             await upstream.aclose()
         raw = b"".join(chunks)
         try:
-            body = self._decompress(raw, upstream, limit)
+            body = decompress(raw, upstream.headers.get("content-encoding", ""), limit)
         except (TooLarge, UnknownEncoding, ValueError) as exc:
             log.warning("cannot read upstream page: %s", exc)
             return _error(502, "This page could not be shown", "Please try again later.")
-        copy = cached_copy(upstream)
-        return Fetched(
-            status=upstream.status_code,
-            headers=upstream.headers,
-            body=body,
-            raw=raw,
-            version=copy.version if copy is not None else "",
+        return Fetched(status=upstream.status_code, headers=upstream.headers, body=body, raw=raw)
+
+    def _copy_headers(self, copy: Entry) -> _CopyHeaders:
+        """A cached copy's headers, and what is read in them, once per copy and headers."""
+        cache = self.cache
+        assert cache is not None
+
+        def build() -> _CopyHeaders:
+            headers = cache.stored_headers(copy)
+            return _CopyHeaders(headers, media_type(headers), headers.get("content-encoding", ""))
+
+        return cache.memo.get(
+            ("copy headers", copy.version, copy.headers),
+            build,
+            lambda _: copy.size - len(copy.body),
         )
+
+    def _fetched_copy(self, copy: Entry, read: _CopyHeaders) -> Fetched | Response:
+        """A cached copy read as :meth:`fetch` reads a response, decoded once per copy."""
+        assert self.cache is not None
+        limit = self.settings.proxy.max_page_bytes
+        if len(copy.body) > limit:
+            return _error(502, "This page is too large to show", "It exceeds the limit.")
+        try:
+            body = self.cache.memo.get(
+                ("decoded", copy.version),
+                lambda: decompress(copy.body, read.encoding, limit),
+                len,
+            )
+        except (TooLarge, UnknownEncoding, ValueError) as exc:
+            log.warning("cannot read upstream page: %s", exc)
+            return _error(502, "This page could not be shown", "Please try again later.")
+        return Fetched(copy.status, read.headers, body, raw=copy.body, copy=copy)
 
     async def _open(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes | None = None
-    ) -> httpx.Response:
-        """The upstream's response, through the shared upstream cache when it is on."""
+    ) -> Entry | httpx.Response:
+        """The upstream's response, or the shared upstream cache's copy when it is on."""
         if self.cache is None:
             return await self.upstream.open(method, target, headers, body)
-        return await self.cache.open(self.upstream, method, target, headers, body)
-
-    def _decompress(self, raw: bytes, upstream: httpx.Response, limit: int) -> bytes:
-        encoding = upstream.headers.get("content-encoding", "")
-        copy = cached_copy(upstream)
-        if self.cache is None or copy is None:
-            return decompress(raw, encoding, limit)
-        return self.cache.memo.get(
-            ("decoded", copy.version), lambda: decompress(raw, encoding, limit), len
-        )
+        return await self.cache.answer(self.upstream, method, target, headers, body)
 
     def _analyse(self, fetched: Fetched, url: str) -> Page | None:
         """The analysed page at ``url``: once per cached copy and URL when it is cached."""
@@ -336,10 +392,11 @@ class Gateway:
             return gzip_bytes(content) if gzip else content
         # A decision holds no reader data (an outcome and the meter's numbers), so the
         # banner and gate rendered for it serve every reader with the same decision.
-        banner = self.cache.memo.get(
-            ("banner", decision), lambda: self.inserts.banner(decision), len
+        banner, gate = self.cache.memo.get(
+            ("inserts", decision),
+            lambda: (self.inserts.banner(decision), self.inserts.gate(decision)),
+            lambda inserts: len(inserts[0]) + len(inserts[1]),
         )
-        gate = self.cache.memo.get(("gate", decision), lambda: self.inserts.gate(decision), len)
         template = self.cache.memo.get(
             ("outcome", fetched.version, page.url, full_text),
             lambda: Template(prepare(page, self.rules, full_text, self.assets)),
@@ -347,9 +404,31 @@ class Gateway:
         )
         return template.render_gzip(banner, gate) if gzip else template.render(banner, gate)
 
+    def _rewritten_headers(
+        self, fetched: Fetched, added: tuple[tuple[str, str], ...]
+    ) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers of a page meterwall rewrote: the upstream's, less those that
+        described its body, plus ``added``; encoded, and worked out once per cached copy."""
+
+        def build() -> tuple[tuple[bytes, bytes], ...]:
+            return _encoded([*self._public_headers(fetched.headers, drop=_REPLACED), *added])
+
+        copy = fetched.copy
+        if self.cache is None or copy is None:
+            return build()
+        return self.cache.memo.get(
+            # The headers, not only the version, are in the key: a 304 changes them.
+            ("rewritten headers", copy.version, copy.headers, self.upstream.base_url, added),
+            build,
+            lambda encoded: 64 + sum(len(k) + len(v) for k, v in encoded),
+        )
+
     def _unchanged(self, fetched: Fetched) -> Response:
         response = Response(fetched.raw, status_code=fetched.status)
-        _replace_headers(response, self._public_headers(fetched.headers))
+        headers = self._public_headers(fetched.headers)
+        if self.cache is not None and fetched.copy is not None:
+            headers.append(("age", self.cache.age(fetched.copy)))
+        _replace_headers(response, headers)
         return response
 
     def _feed(self, fetched: Fetched) -> Response:
@@ -368,9 +447,8 @@ class Gateway:
         if cut is None:
             return self._unchanged(fetched)
         response = Response(cut, status_code=fetched.status)
-        headers = self._public_headers(fetched.headers, drop=_REPLACED)
-        headers.append(("content-type", fetched.headers.get("content-type", "application/xml")))
-        _replace_headers(response, headers)
+        content_type = fetched.headers.get("content-type", "application/xml")
+        _set_headers(response, self._rewritten_headers(fetched, (("content-type", content_type),)))
         return response
 
     async def render_article(self, request: Request, page: Page, fetched: Fetched) -> Response:
@@ -386,12 +464,8 @@ class Gateway:
         decision = await services.access.decide(page.article, reader, now)
         gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
         content = self._content(page, fetched, decision, gzip)
-        headers = self._public_headers(fetched.headers, drop=_REPLACED)
-        headers += [("content-type", "text/html; charset=utf-8"), *PRIVATE.items()]
-        if gzip:
-            headers.append(("content-encoding", "gzip"))
         response = Response(content, status_code=fetched.status)
-        _replace_headers(response, headers)
+        _set_headers(response, self._rewritten_headers(fetched, _GZIPPED if gzip else _PLAIN))
         if not reader.verified_crawler:
             services.identity.remember(response, visitor)
         return response
@@ -407,11 +481,19 @@ class Gateway:
             return None
         target = url[len(public) :]
         headers = [("accept-encoding", ", ".join(DECODABLE)), ("host", self.upstream.host)]
-        upstream = await self._open("GET", target, headers)
-        if self._kind("GET", upstream) != "html" or upstream.status_code != 200:
-            await upstream.aclose()
+        answer = await self._open("GET", target, headers)
+        if isinstance(answer, Entry):
+            read = self._copy_headers(answer)
+            if self._kind("GET", answer.status, read.media_type) != "html" or answer.status != 200:
+                return None
+            fetched = self._fetched_copy(answer, read)
+        elif self._kind("GET", answer.status_code, media_type(answer.headers)) != "html" or (
+            answer.status_code != 200
+        ):
+            await answer.aclose()
             return None
-        fetched = await self.fetch(upstream)
+        else:
+            fetched = await self.fetch(answer)
         if isinstance(fetched, Response):
             return None
         return self._analyse(fetched, self.settings.public_url + target)
@@ -432,11 +514,19 @@ class Gateway:
         await self.upstream.aclose()
 
 
+def _encoded(headers: list[tuple[str, str]]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+
+
 def _replace_headers(response: Response, headers: list[tuple[str, str]]) -> None:
     """Give ``response`` exactly ``headers``; a buffered body keeps its own computed length."""
-    encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    _set_headers(response, _encoded(headers))
+
+
+def _set_headers(response: Response, encoded: tuple[tuple[bytes, bytes], ...]) -> None:
+    """:func:`_replace_headers` with the headers already encoded."""
     if isinstance(response, StreamingResponse):
-        response.raw_headers = encoded
+        response.raw_headers = list(encoded)
         return
     length = [(k, v) for k, v in response.raw_headers if k == b"content-length"]
     response.raw_headers = length + [(k, v) for k, v in encoded if k != b"content-length"]

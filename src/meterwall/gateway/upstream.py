@@ -34,6 +34,7 @@ _CLIENT_ONLY = frozenset(
     {"host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded", "x-real-ip"}
 )
 _CONDITIONAL = frozenset({"range", "if-range", "if-none-match", "if-modified-since", "if-match"})
+_NOT_FORWARDED = HOP_BY_HOP | _CLIENT_ONLY | {"content-length"}
 DECODABLE = ("gzip", "deflate")
 """Content encodings meterwall can read (and so may accept from the upstream)."""
 
@@ -82,22 +83,25 @@ def request_headers(
     refetch of a page that must be read whole.
     """
     incoming = list(incoming)
-    drop = HOP_BY_HOP | _CLIENT_ONLY | _connection_tokens(incoming)
+    named = _connection_tokens(incoming)
+    drop = _NOT_FORWARDED | named if named else _NOT_FORWARDED
     if unconditional:
-        drop |= _CONDITIONAL
+        drop = drop | _CONDITIONAL
     out: list[tuple[str, str]] = []
+    encoding = False
     for name, value in incoming:
         lower = name.lower()
-        if lower in drop or lower == "content-length":
+        if lower in drop:
             continue
         if lower == "accept-encoding":
             value = _accept_encoding(value)
+            encoding = True
         elif lower == "cookie":
             value = _without_cookie(value, forwarding.reader_cookie)
             if not value:
                 continue
         out.append((lower, value))
-    if not any(n == "accept-encoding" for n, _ in out):
+    if not encoding:
         out.append(("accept-encoding", "identity"))
     host = forwarding.public_host if forwarding.preserve_host else forwarding.upstream_host
     out.append(("host", host))

@@ -84,4 +84,6 @@ class Members:
         gift_article_id = state.gift_article_id
         if article_id is not None and self.gifts.verify(gift_token, article_id, now):
             gift_article_id = article_id
+        if held == state.entitlements and gift_article_id == state.gift_article_id:
+            return state  # most readers: nothing to add, and no copy to make
         return replace(state, entitlements=frozenset(held), gift_article_id=gift_article_id)

@@ -93,12 +93,23 @@ class Metrics:
             self.decisions.labels(outcome)
         for policy in FAILURE_POLICIES:
             self.meter_fallbacks.labels(policy)
+        # Looking a labelled child up costs more than counting; the label values are
+        # bounded (methods, route templates, statuses), so each is looked up once.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished HTTP request."""
-        method = method_label(method)
-        self.requests.labels(method, route, str(status)).inc()
-        self.request_seconds.labels(method, route).observe(seconds)
+        label = method_label(method)
+        children = self._request_children.get((label, route, status))
+        if children is None:
+            children = (
+                self.requests.labels(label, route, str(status)),
+                self.request_seconds.labels(label, route),
+            )
+            self._request_children[(label, route, status)] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
     def render(self) -> bytes:
         """The metrics in Prometheus' text format (summed over workers in multiprocess mode)."""

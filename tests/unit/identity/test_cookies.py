@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from itsdangerous import Signer
 
 from meterwall.identity.cookies import ReaderCookie, new_reader_id
 from meterwall.identity.csrf import CsrfTokens
@@ -53,6 +55,55 @@ def test_flipping_any_character_invalidates(position: int, char: str) -> None:
         assert cookie.verify(tampered) in (None, "A" * 22)
         if position >= 22:
             assert cookie.verify(tampered) is None
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes]:
+    """The values whose signature is actually checked (not answered from memory)."""
+    seen: list[str | bytes] = []
+    unsign = Signer.unsign
+
+    def counting(self: Signer, value: str | bytes) -> bytes:
+        seen.append(value)
+        return unsign(self, value)
+
+    monkeypatch.setattr(Signer, "unsign", counting)
+    return seen
+
+
+def test_a_remembered_value_gives_the_same_reader_and_tampering_still_fails(
+    checked: list[str | bytes],
+) -> None:
+    cookie = ReaderCookie(["k"])
+    reader = new_reader_id()
+    value = cookie.sign(reader)
+    assert [cookie.verify(value) for _ in range(3)] == [reader] * 3
+    assert checked == [value], "checked once, then remembered"
+    tampered = value[:-1] + ("A" if value[-1] != "A" else "B")
+    assert cookie.verify(tampered) is None
+    assert ReaderCookie(["other"]).verify(value) is None, "memory never crosses secrets"
+    assert ReaderCookie(["new"]).verify(value) is None, "a rotation that drops the key ends it"
+
+
+def test_values_that_fail_are_checked_every_time(checked: list[str | bytes]) -> None:
+    cookie = ReaderCookie(["k"])
+    forged = ReaderCookie(["guess"]).sign(new_reader_id())
+    checked.clear()
+    assert [cookie.verify(forged) for _ in range(2)] == [None, None]
+    assert checked == [forged, forged]
+
+
+def test_remembered_values_are_bounded_least_recently_used_first_out(
+    checked: list[str | bytes],
+) -> None:
+    cookie = ReaderCookie(["k"], remember=2)
+    a, b, c = (cookie.sign(new_reader_id()) for _ in range(3))
+    for value in (a, b, a, c):  # a is used again, so b is the one that leaves for c
+        cookie.verify(value)
+    checked.clear()
+    for value in (a, c, b):
+        assert cookie.verify(value) is not None
+    assert checked == [b]
 
 
 def test_csrf_tokens_are_bound_to_reader_and_purpose() -> None:

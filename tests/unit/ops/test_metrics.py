@@ -43,6 +43,27 @@ def test_unknown_methods_share_one_label_so_junk_cannot_grow_the_series() -> Non
     assert method_label("get") == "OTHER"
 
 
+def test_each_method_route_and_status_keeps_its_own_series_request_after_request() -> None:
+    metrics = Metrics()
+    for status in (200, 404, 200):
+        metrics.observe_request("GET", "unmatched", status, 0.001)
+    for method in ("BREW", "JUNK"):
+        metrics.observe_request(method, "unmatched", 200, 0.001)
+    metrics.observe_request("GET", "/healthz", 200, 0.001)
+    found = samples(metrics)
+
+    def counted(method: str, route: str, status: str) -> float:
+        labels = (("method", method), ("route", route), ("status", status))
+        return found[("meterwall_http_requests_total", labels)]
+
+    assert counted("GET", "unmatched", "200") == 2
+    assert counted("GET", "unmatched", "404") == 1
+    assert counted("OTHER", "unmatched", "200") == 2
+    assert counted("GET", "/healthz", "200") == 1
+    timing = (("method", "OTHER"), ("route", "unmatched"))
+    assert found[("meterwall_http_request_duration_seconds_count", timing)] == 2
+
+
 def test_two_apps_in_one_process_keep_separate_counts() -> None:
     first, second = Metrics(), Metrics()
     first.decisions.labels("metered").inc()

@@ -50,8 +50,14 @@ def build_upstream_cache(
             registry=registry,
         )
 
+        children: dict[str, Counter] = {}
+
         def observe(result: str) -> None:
-            counter.labels(result).inc()
+            # One labelled child per result, looked up once (the lookup costs more than a count).
+            child = children.get(result)
+            if child is None:
+                child = children[result] = counter.labels(result)
+            child.inc()
 
     return UpstreamCache(
         build_cache_store(settings),

@@ -1,13 +1,14 @@
 """The shared upstream cache in front of the publisher's site.
 
-:meth:`UpstreamCache.open` stands in for
+:meth:`UpstreamCache.answer` stands in for
 :meth:`meterwall.gateway.upstream.Upstream.open`: it answers ``GET`` and
 ``HEAD`` from the cache when it may and otherwise asks the upstream,
-keeping what HTTP allows a shared cache to keep.  What it returns is an
-ordinary upstream response, so the proxy treats a cached page exactly like
-a fresh one (and gates it the same way); a cached copy also carries its
-:class:`~meterwall.gateway.cache.entry.Entry` (see :func:`cached_copy`), so
-work derived from it can be remembered per copy.
+keeping what HTTP allows a shared cache to keep.  What the cache answers
+is the cached copy itself, an :class:`~meterwall.gateway.cache.entry.Entry`
+already whole in memory: the proxy reads and gates it like a fresh page
+without an HTTP response to read it from, and remembers work derived from
+it per copy.  :meth:`UpstreamCache.respond` turns a copy into the upstream
+response it stands for, for what streams through unchanged.
 
 The rules, in order: requests that may be personal (``Authorization``, a
 cookie other than meterwall's own and the ignored ones) and methods other
@@ -53,8 +54,6 @@ from meterwall.gateway.upstream import HOP_BY_HOP, Upstream, UpstreamError
 
 log = logging.getLogger(__name__)
 
-COPY = "meterwall.cache.copy"
-"""The response extension naming the cached copy a response was served from."""
 PASS_SECONDS = 10.0
 """How long a key whose response could not be kept goes straight to the upstream."""
 
@@ -63,12 +62,6 @@ _NOT_STORED = HOP_BY_HOP | {"age", "content-length"}
 _MAX_PASSES = 10_000
 _POLL_SECONDS = 0.05
 _WARN_EVERY = 10.0
-
-
-def cached_copy(response: httpx.Response) -> Entry | None:
-    """The cached copy ``response`` was served from, if it came from the cache."""
-    copy = response.extensions.get(COPY)
-    return copy if isinstance(copy, Entry) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,15 +149,16 @@ class UpstreamCache:
             self._warned_at = now
             log.warning("the upstream cache is unavailable, asking the upstream: %s", exc)
 
-    async def open(
+    async def answer(
         self,
         upstream: Upstream,
         method: str,
         target: str,
         headers: list[tuple[str, str]],
         body: bytes | None = None,
-    ) -> httpx.Response:
-        """The upstream's response to this request, from the cache where HTTP allows."""
+    ) -> Entry | httpx.Response:
+        """The cached copy that answers this request where HTTP allows, else the
+        upstream's response (see :meth:`respond` for a copy as a response)."""
         if method not in ("GET", "HEAD"):
             response = await upstream.open(method, target, headers, body)
             if method not in _SAFE and response.status_code < 400:
@@ -194,29 +188,35 @@ class UpstreamCache:
         names = [name for name, _ in entry.vary]
         return self.rules.varied(names, headers) == entry.vary
 
-    def _respond(self, entry: Entry, now: float, head: bool = False) -> httpx.Response:
-        stored = self.memo.get(
-            ("headers", entry.version, entry.freshness.stored_at),
+    def stored_headers(self, entry: Entry) -> httpx.Headers:
+        """A copy's response headers with its ``Content-Length`` (no ``Age``), built once
+        per copy and headers.  Shared between requests: never modify them."""
+        return self.memo.get(
+            # The headers themselves are in the key: a 304 changes them but not the version.
+            ("headers", entry.version, entry.headers),
             lambda: httpx.Headers([*entry.headers, ("content-length", str(len(entry.body)))]),
             lambda _: entry.size - len(entry.body),
         )
-        headers = httpx.Headers(stored)
-        headers["age"] = str(int(entry.freshness.age(now)))
+
+    def age(self, entry: Entry) -> str:
+        """The ``Age`` header value of a copy served now."""
+        return str(int(entry.freshness.age(self.clock())))
+
+    def respond(self, entry: Entry, head: bool = False) -> httpx.Response:
+        """The upstream response a cached copy stands for, as served now."""
+        headers = httpx.Headers(self.stored_headers(entry))
+        headers["age"] = self.age(entry)
         return httpx.Response(
-            entry.status,
-            headers=headers,
-            stream=httpx.ByteStream(b"" if head else entry.body),
-            extensions={COPY: entry},
+            entry.status, headers=headers, stream=httpx.ByteStream(b"" if head else entry.body)
         )
 
     async def _head(
         self, upstream: Upstream, key: CacheKey, target: str, headers: list[tuple[str, str]]
-    ) -> httpx.Response:
+    ) -> Entry | httpx.Response:
         entry = await self._lookup(key, headers)
-        now = self.clock()
-        if entry is not None and entry.freshness.fresh(now):
+        if entry is not None and entry.freshness.fresh(self.clock()):
             self._count("hit")
-            return self._respond(entry, now, head=True)
+            return entry
         self._count("pass")
         return await upstream.open("HEAD", target, headers)
 
@@ -237,7 +237,7 @@ class UpstreamCache:
 
     async def _get(
         self, upstream: Upstream, key: CacheKey, target: str, headers: list[tuple[str, str]]
-    ) -> httpx.Response:
+    ) -> Entry | httpx.Response:
         now = self.clock()
         if self._passing(key, now):
             self._count("pass")
@@ -246,11 +246,11 @@ class UpstreamCache:
         if entry is not None:
             if entry.freshness.fresh(now):
                 self._count("hit")
-                return self._respond(entry, now)
+                return entry
             if entry.freshness.serve_while_revalidating(now):
                 self._count("stale")
                 self._refresh(upstream, key, headers, entry)
-                return self._respond(entry, now)
+                return entry
         elif _has(headers, "range"):
             # A range of something not cached (a video being sought): the upstream answers it.
             self._count("pass")
@@ -268,7 +268,7 @@ class UpstreamCache:
         except UpstreamError:
             if entry is not None and entry.freshness.serve_on_error(self.clock()):
                 self._count("stale_if_error")
-                return self._respond(entry, self.clock())
+                return entry
             raise
         if fill.response is not None:
             if leader:
@@ -279,7 +279,7 @@ class UpstreamCache:
         if not leader and not self._matches(fill.entry, headers):
             self._count("pass")
             return await upstream.open("GET", target, headers)
-        return self._respond(fill.entry, self.clock())
+        return fill.entry
 
     def _refresh(
         self, upstream: Upstream, key: CacheKey, headers: list[tuple[str, str]], entry: Entry
