@@ -284,13 +284,16 @@ class RedisMeterStore:
             limit,
             self._ttl(window, now),
         ]
-        async with self._call():
-            await self._remember_article(article_id, article)
-            if self._pipelined is not None:
+        if self._pipelined is not None:
+            # One shared connection: no connection slot to wait for, only the time bound.
+            async with _bounded(self._timeout):
+                await self._remember_article(article_id, article)
                 reply = await self._pipelined.evalsha(
                     self._check.sha, _CHECK_AND_RECORD, [key], args
                 )
-            else:
+        else:
+            async with self._call():
+                await self._remember_article(article_id, article)
                 reply = await self._check(keys=[key], args=args)
         used, counted = reply
         return MeterState(used=int(used), counted=bool(counted))
