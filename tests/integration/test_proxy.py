@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
 
 from meterwall.gateway.markup import article_objects
 from tests.fixtures.upstream.harness import (
@@ -359,3 +361,74 @@ async def test_legacy_charset_pages_are_read_and_served_as_utf8(
         response = await browser.get("/legacy")
     assert "Café owners" in response.text
     assert "SECRET-99" not in response.text
+
+
+# What reaches the upstream (raw path and query) for odd request targets, with and without
+# the cache: tracking parameters leave the cached request; nothing else changes.
+ODD_TARGETS = [
+    ("/plain/story/?page=2", "/plain/story/", "page=2", "page=2"),
+    ("/a%3Fb?x=1", "/a%3Fb", "x=1", "x=1"),
+    ("/a%2Fb", "/a/b", "", ""),
+    ("/a%5Cb", "/a%5Cb", "", ""),
+    ("/a%23b", "/a%23b", "", ""),
+    ("/caf%C3%A9/%E2%82%AC", "/caf%C3%A9/%E2%82%AC", "", ""),
+    ("/s?q=%C3%A9&utm_source=x", "/s", "q=%C3%A9&utm_source=x", "q=%C3%A9"),
+    ("//double/slash", "//double/slash", "", ""),
+    ("/sp%20ace?a=b%20c&gift=tok", "/sp%20ace", "a=b%20c&gift=tok", "a=b%20c"),
+]
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["no cache", "cache"])
+@pytest.mark.parametrize(
+    ("sent", "raw_path", "query", "cached_query"), ODD_TARGETS, ids=[t[0] for t in ODD_TARGETS]
+)
+async def test_odd_paths_reach_the_upstream_unchanged(
+    app_factory: Callable[..., Any],
+    cache: bool,
+    sent: str,
+    raw_path: str,
+    query: str,
+    cached_query: str,
+) -> None:
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def upstream(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope["raw_path"], scope["query_string"]))
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    app = await proxied(app_factory, upstream=cast(Starlette, upstream), cache={"enabled": cache})
+    async with reader(app) as browser:
+        response = await browser.get(PUBLIC + sent)
+    assert response.status_code == 200
+    assert seen == [(raw_path.encode(), (cached_query if cache else query).encode())]
+
+
+async def test_a_query_that_is_not_utf8_gets_the_error_page(
+    app_factory: Callable[..., Any],
+) -> None:
+    app = await proxied(app_factory)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/story",
+        "raw_path": b"/story",
+        "query_string": b"q=\xff",
+        "root_path": "",
+        "headers": [(b"host", b"news.example")],
+        "client": ("198.51.100.7", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 502
+    assert b"This page could not be shown" in sent[1]["body"]

@@ -87,6 +87,9 @@ _REPLACED = (
     "digest",
 )
 _MAX_REQUEST_BODY = 32 * 1024 * 1024
+# What Starlette's ``request.url`` changes in a request's path and query (request_target).
+_URL_CHANGES_PATH = re.compile(r"[?#\\\t\r\n]")
+_URL_CHANGES_QUERY = re.compile(rb"[#\t\r\n]")
 
 Kind = Literal["stream", "html", "feed"]
 
@@ -146,6 +149,30 @@ def _decode_html(body: bytes, declared: str | None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
+def request_target(request: Request) -> str:
+    """The path and query a request is forwarded for: those of ``request.url``.
+
+    Starlette's URL takes the decoded path (``%2F`` arrives as ``/``), escapes
+    ``?``, ``#`` and ``\\`` in it, drops tabs and line breaks, ends the query at
+    ``#``, and spells a path starting with ``//`` by whether the Host header is
+    valid.  A plain path and query (one leading ``/``, none of those characters)
+    come through all of that unchanged, so only other requests pay for building
+    the URL (tested against it for any path, query, Host header and server).
+    """
+    scope = request.scope
+    path: str = scope["path"]
+    query: bytes = scope.get("query_string", b"")
+    if (
+        path[:1] != "/"
+        or path[1:2] == "/"
+        or _URL_CHANGES_PATH.search(path) is not None
+        or (query and _URL_CHANGES_QUERY.search(query) is not None)
+    ):
+        url = request.url
+        return url.path + (f"?{url.query}" if url.query else "")
+    return f"{path}?{query.decode()}" if query else path
+
+
 class Gateway:
     """Serves the upstream site through meterwall, gating its article pages."""
 
@@ -177,17 +204,15 @@ class Gateway:
         try:
             response = await self.handle(request)
         except UpstreamError as exc:
-            log.warning("%s %s: %s", request.method, request.url.path, exc)
+            log.warning("%s %s: %s", request.method, scope["path"], exc)
             response = _error(502, "The site is not answering", "Please try again in a moment.")
         except Exception:
             # Fail closed: whatever broke, nothing of the upstream page is passed on.
-            log.exception("proxying %s %s failed", request.method, request.url.path)
+            # The path from the scope: building request.url can itself fail (a query
+            # that is not UTF-8), and this must not.
+            log.exception("proxying %s %s failed", request.method, scope["path"])
             response = _error(502, "This page could not be shown", "Please try again later.")
         await response(scope, receive, send)
-
-    def _target(self, request: Request) -> str:
-        query = request.url.query
-        return request.url.path + (f"?{query}" if query else "")
 
     def _forwarding(self, request: Request) -> Forwarding:
         return Forwarding(
@@ -201,13 +226,14 @@ class Gateway:
 
     async def handle(self, request: Request) -> Response:
         """Answer one proxied request."""
-        target = self._target(request)
+        target = request_target(request)
         if any(p.search(target) for p in self._blocked):
             return _error(404, "Page not found", "There is no page at this address.")
         body = await self._request_body(request)
         if isinstance(body, Response):
             return body
-        read = await self._read(request, target, body)
+        forwarding = self._forwarding(request)
+        read = await self._read(request, target, body, forwarding)
         if isinstance(read, Response):
             return read
         kind, fetched = read
@@ -221,16 +247,15 @@ class Gateway:
             return _error(502, "This page could not be shown", "Please try again later.")
         if page is None:
             return self._unchanged(fetched)
-        return await self.render_article(request, page, fetched)
+        return await self.render_article(request, page, fetched, forwarding.client_ip)
 
     async def _read(
-        self, request: Request, target: str, body: bytes | None
+        self, request: Request, target: str, body: bytes | None, forwarding: Forwarding
     ) -> tuple[Kind, Fetched] | Response:
         """The upstream's answer: a page meterwall must read (HTML or a feed), read whole,
         or the response that streams everything else through unchanged."""
         method = request.method
         incoming = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        forwarding = self._forwarding(request)
         answer = await self._open(method, target, request_headers(incoming, forwarding), body)
         if (
             isinstance(answer, httpx.Response)
@@ -451,14 +476,25 @@ class Gateway:
         _set_headers(response, self._rewritten_headers(fetched, (("content-type", content_type),)))
         return response
 
-    async def render_article(self, request: Request, page: Page, fetched: Fetched) -> Response:
-        """Decide this reader's access to ``page`` and render what they may see."""
+    async def render_article(
+        self, request: Request, page: Page, fetched: Fetched, ip: str | None = None
+    ) -> Response:
+        """Decide this reader's access to ``page`` and render what they may see.
+
+        ``ip`` is the client's address when the caller already worked it out
+        (the one it told the upstream); otherwise it is worked out here.
+        """
         services = self.services
         visitor = services.identity.visitor(request)
         now = services.clock()
         reader = await services.readers.state(
             request_facts(
-                request, visitor.reader_id, self.settings.trusted_proxies, now, page.canonical
+                request,
+                visitor.reader_id,
+                self.settings.trusted_proxies,
+                now,
+                page.canonical,
+                ip=ip,
             )
         )
         decision = await services.access.decide(page.article, reader, now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,6 +36,7 @@ _CLIENT_ONLY = frozenset(
 )
 _CONDITIONAL = frozenset({"range", "if-range", "if-none-match", "if-modified-since", "if-match"})
 _NOT_FORWARDED = HOP_BY_HOP | _CLIENT_ONLY | {"content-length"}
+_NOT_FORWARDED_UNCONDITIONAL = _NOT_FORWARDED | _CONDITIONAL
 DECODABLE = ("gzip", "deflate")
 """Content encodings meterwall can read (and so may accept from the upstream)."""
 
@@ -53,12 +55,20 @@ def _accept_encoding(value: str) -> str:
     return ", ".join(usable) if usable else "identity"
 
 
+_remembered_accept_encoding = lru_cache(maxsize=256)(_accept_encoding)
+"""Browsers send few distinct ``Accept-Encoding`` values, and every request has one."""
+
+
+def _forwarded_encoding(value: str) -> str:
+    return _remembered_accept_encoding(value) if len(value) <= 256 else _accept_encoding(value)
+
+
 def _without_cookie(value: str, name: str) -> str:
-    kept = [
-        part.strip()
-        for part in value.split(";")
-        if part.strip() and part.split("=", 1)[0].strip() != name
-    ]
+    kept = []
+    for part in value.split(";"):
+        part = part.strip()
+        if part and part.partition("=")[0].rstrip() != name:
+            kept.append(part)
     return "; ".join(kept)
 
 
@@ -82,25 +92,30 @@ def request_headers(
     ``unconditional`` drops ``Range`` and the conditional headers, for a
     refetch of a page that must be read whole.
     """
-    incoming = list(incoming)
-    named = _connection_tokens(incoming)
-    drop = _NOT_FORWARDED | named if named else _NOT_FORWARDED
-    if unconditional:
-        drop = drop | _CONDITIONAL
+    drop = _NOT_FORWARDED_UNCONDITIONAL if unconditional else _NOT_FORWARDED
     out: list[tuple[str, str]] = []
+    connection: list[tuple[str, str]] = []
     encoding = False
     for name, value in incoming:
         lower = name.lower()
         if lower in drop:
+            if lower == "connection":
+                connection.append((lower, value))
             continue
         if lower == "accept-encoding":
-            value = _accept_encoding(value)
+            value = _forwarded_encoding(value)
             encoding = True
         elif lower == "cookie":
             value = _without_cookie(value, forwarding.reader_cookie)
             if not value:
                 continue
         out.append((lower, value))
+    # Headers the Connection header names are hop-by-hop too ("keep-alive", usually
+    # dropped already): taken out afterwards, so the common request is read once.
+    named = _connection_tokens(connection) - drop if connection else None
+    if named:
+        out = [(name, value) for name, value in out if name not in named]
+        encoding = encoding and "accept-encoding" not in named
     if not encoding:
         out.append(("accept-encoding", "identity"))
     host = forwarding.public_host if forwarding.preserve_host else forwarding.upstream_host

@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -83,13 +84,32 @@ class SystemResolver:
         return [str(info[4][0]) for info in infos]
 
 
+_CLAIMS_KEPT = 1024
+"""How many User-Agents' claims each process remembers (browsers send few distinct ones)."""
+_CLAIM_KEPT_LENGTH = 512
+"""Longer User-Agents are read every time, so the remembered ones stay small."""
+
+
 def claimed_family(user_agent: str) -> CrawlerFamily | None:
-    """The crawler family a User-Agent claims to be, if any."""
+    """The crawler family a User-Agent claims to be, if any.
+
+    Every request asks, and a browser's User-Agent is long, so the answers
+    for the User-Agents seen most recently are remembered.
+    """
+    if len(user_agent) <= _CLAIM_KEPT_LENGTH:
+        return _remembered_claim(user_agent)
+    return _claim(user_agent)
+
+
+def _claim(user_agent: str) -> CrawlerFamily | None:
     agent = user_agent.casefold()
     for family in CRAWLERS:
         if any(token in agent for token in family.user_agent_tokens):
             return family
     return None
+
+
+_remembered_claim = lru_cache(maxsize=_CLAIMS_KEPT)(_claim)
 
 
 def _in_domains(host: str, domains: tuple[str, ...]) -> bool:

@@ -54,7 +54,10 @@ def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str:
     then the forwarding chain is walked from the nearest hop back, skipping
     trusted proxies, and the first untrusted address is the client.
     """
-    peer = request.client.host if request.client else ""
+    client = request.scope.get("client")
+    peer: str = client[0] if client is not None else ""
+    if not trusted_proxies:
+        return peer
     networks = _networks(tuple(trusted_proxies))
     if not networks or not _trusted(peer, networks):
         return peer
@@ -67,23 +70,43 @@ def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str:
     return peer
 
 
+def _gift_token(request: Request) -> str | None:
+    """``?gift=``, without parsing a query that cannot name it: a parameter is named
+    ``gift`` only if those letters, or a percent-escape, are in the raw query."""
+    query: bytes = request.scope.get("query_string", b"")
+    if not query or (b"gift" not in query and b"%" not in query):
+        return None
+    return request.query_params.get("gift")
+
+
 def request_facts(
     request: Request,
     reader_id: str,
     trusted_proxies: Sequence[str],
     now: datetime,
     article_id: str | None = None,
+    *,
+    ip: str | None = None,
 ) -> RequestFacts:
     """What the server knows about this request, for resolving the reader.
 
     A gift token is read from ``?gift=`` only when the request is for an article.
+    ``ip`` is :func:`client_ip` of this request when the caller already has it.
     """
+    user_agent = referer = None
+    # One pass for both headers; the first of each counts, as in request.headers.get.
+    for name, value in request.headers.raw:
+        if name == b"user-agent":
+            if user_agent is None:
+                user_agent = value.decode("latin-1")
+        elif name == b"referer" and referer is None:
+            referer = value.decode("latin-1")
     return RequestFacts(
         reader_id=reader_id,
-        client_ip=client_ip(request, trusted_proxies),
-        user_agent=request.headers.get("user-agent", ""),
-        referer=request.headers.get("referer", ""),
+        client_ip=client_ip(request, trusted_proxies) if ip is None else ip,
+        user_agent=user_agent or "",
+        referer=referer or "",
         article_id=article_id,
-        gift_token=request.query_params.get("gift") if article_id is not None else None,
+        gift_token=_gift_token(request) if article_id is not None else None,
         now=now,
     )

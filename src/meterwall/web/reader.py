@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http.cookies import _unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +19,23 @@ class Visitor:
     new: bool
 
 
+def cookie_value(request: Request, name: str) -> str | None:
+    """The cookie ``name`` as ``request.cookies`` reads it (the last one sent wins),
+    without reading every other cookie the browser sends to get it."""
+    value = None
+    for key, raw in request.headers.raw:
+        if key != b"cookie":
+            continue
+        text = raw.decode("latin-1")
+        if name not in text:
+            continue
+        for chunk in text.split(";"):
+            key_text, equals, found = chunk.partition("=")
+            if equals and key_text.strip() == name:
+                value = found.strip()
+    return None if value is None else _unquote(value)
+
+
 class ReaderIdentity:
     """Reads and writes the one first-party reader cookie."""
 
@@ -29,7 +47,7 @@ class ReaderIdentity:
 
     def visitor(self, request: Request) -> Visitor:
         """The visitor of this request; a tampered cookie counts as no cookie."""
-        reader_id = self._cookie.verify(request.cookies.get(self.name))
+        reader_id = self._cookie.verify(cookie_value(request, self.name))
         if reader_id is None:
             return Visitor(new_reader_id(), new=True)
         return Visitor(reader_id, new=False)

@@ -44,6 +44,25 @@ def test_encoding_and_configured_vary_headers_select_the_variant() -> None:
     assert gzip is not None and identity is not None and gzip.group == identity.group
 
 
+def test_keys_read_repeated_and_mixed_case_headers_as_one_value() -> None:
+    split = RULES.key(
+        "/s",
+        [
+            ("Accept-Encoding", "gzip"),
+            ("accept-language", "fr"),
+            ("ACCEPT-ENCODING", " deflate"),
+            ("Accept-Language", "en"),
+        ],
+    )
+    joined = RULES.key("/s", [("accept-encoding", "gzip, deflate"), ("accept-language", "fr, en")])
+    assert split == joined
+    assert split is not None and split.variant == "\ngzip, deflate\nfr, en"
+    assert RULES.key("/s", [("Authorization", "")]) is None
+    assert RULES.key("/s", [("Cookie", "_ga=1"), ("cookie", "session=2")]) is None
+    assert RULES.key("/s", [("Cookie", "")]) is not None
+    assert RULES.cacheable([("COOKIE", "_gid=1")])
+
+
 def test_fill_requests_carry_nothing_personal_or_conditional() -> None:
     sent = RULES.fill_headers(
         [

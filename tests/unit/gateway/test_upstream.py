@@ -7,6 +7,8 @@ import zlib
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterwall.gateway.compression import (
     TooLarge,
@@ -142,3 +144,101 @@ def test_accepts_gzip(header: str, ok: bool) -> None:
 
 def test_gzip_round_trip() -> None:
     assert gzip.decompress(gzip_bytes(b"abc")) == b"abc"
+
+
+def _plain_request_headers(
+    incoming: list[tuple[str, str]], forwarding: Forwarding, unconditional: bool
+) -> list[tuple[str, str]]:
+    """The forwarding rules written out plainly, for checking the faster one."""
+    named = {
+        token.strip().lower()
+        for name, value in incoming
+        if name.lower() == "connection"
+        for token in value.split(",")
+        if token.strip()
+    }
+    drop = {
+        *("connection", "keep-alive", "proxy-authenticate", "proxy-authorization"),
+        *("proxy-connection", "te", "trailer", "trailers", "transfer-encoding", "upgrade"),
+        *("content-length", "host", "x-forwarded-for", "x-forwarded-host"),
+        *("x-forwarded-proto", "forwarded", "x-real-ip"),
+        *named,
+    }
+    if unconditional:
+        drop |= {"range", "if-range", "if-none-match", "if-modified-since", "if-match"}
+    out = []
+    for name, value in incoming:
+        lower = name.lower()
+        if lower in drop:
+            continue
+        if lower == "accept-encoding":
+            offered = {part.split(";")[0].strip().lower() for part in value.split(",")}
+            value = ", ".join(e for e in ("gzip", "deflate") if e in offered) or "identity"
+        elif lower == "cookie":
+            value = "; ".join(
+                part.strip()
+                for part in value.split(";")
+                if part.strip() and part.split("=", 1)[0].strip() != forwarding.reader_cookie
+            )
+            if not value:
+                continue
+        out.append((lower, value))
+    if not any(name == "accept-encoding" for name, _ in out):
+        out.append(("accept-encoding", "identity"))
+    host = forwarding.public_host if forwarding.preserve_host else forwarding.upstream_host
+    out += [("host", host), ("x-forwarded-for", forwarding.client_ip)]
+    return [*out, ("x-forwarded-host", "news.example"), ("x-forwarded-proto", "https")]
+
+
+_NAMES = st.sampled_from(
+    [
+        "Accept-Encoding",
+        "accept-encoding",
+        "Cookie",
+        "cookie",
+        "Connection",
+        "connection",
+        "Keep-Alive",
+        "Host",
+        "X-Forwarded-For",
+        "Range",
+        "If-None-Match",
+        "Content-Length",
+        "User-Agent",
+        "X-Private",
+        "Accept",
+    ]
+)
+_VALUES = st.sampled_from(
+    [
+        "",
+        "gzip",
+        "br, zstd, GZIP;q=0.8, deflate",
+        "identity",
+        "keep-alive",
+        "Keep-Alive, X-Private",
+        "accept-encoding, cookie",
+        " , user-agent",
+        "mw_reader=abc.sig",
+        "a=1;mw_reader=x; b=2 ;; c",
+        " mw_reader =x; _ga=1",
+        "mw_reader",
+        "bytes=0-10",
+        "\u00e9t\u00e9",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    incoming=st.lists(st.tuples(_NAMES, _VALUES), max_size=10),
+    unconditional=st.booleans(),
+    long_encoding=st.booleans(),
+)
+def test_request_headers_follow_the_forwarding_rules(
+    incoming: list[tuple[str, str]], unconditional: bool, long_encoding: bool
+) -> None:
+    if long_encoding:
+        incoming = [*incoming, ("Accept-Encoding", "x" * 300 + ", deflate")]
+    expected = _plain_request_headers(incoming, FORWARDING, unconditional)
+    assert request_headers(incoming, FORWARDING, unconditional=unconditional) == expected

@@ -5,8 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from meterwall.identity.crawlers import CrawlerVerifier, SystemResolver, claimed_family
+from meterwall.identity.crawlers import (
+    CRAWLERS,
+    CrawlerVerifier,
+    SystemResolver,
+    claimed_family,
+)
 from tests.fixtures.upstream.harness import (
     BINGBOT_IP,
     BINGBOT_UA,
@@ -136,8 +143,35 @@ async def test_a_failing_resolver_means_unverified() -> None:
     ],
 )
 def test_user_agent_claims(agent: str, family: str | None) -> None:
-    found = claimed_family(agent)
-    assert (found.name if found else None) == family
+    for _ in range(2):  # read, then remembered
+        found = claimed_family(agent)
+        assert (found.name if found else None) == family
+
+
+def test_claims_are_read_case_folded_and_at_any_length() -> None:
+    assert claimed_family("\u00dftorebot-Google") is CRAWLERS[0]  # "ß" folds to "ss"
+    padding = "Mozilla/5.0 " + "x" * 2000
+    assert claimed_family(padding + " BingBot/2.0") is CRAWLERS[1]
+    assert claimed_family(padding) is None
+
+
+_AGENT_PARTS = st.sampled_from(
+    [
+        *("Mozilla/5.0 ", "GoogleBot", "goog", "lebot", "BINGPREVIEW", "msn", "bot", "adidx"),
+        *("storebot-", "\u00df", "\u212a", "-google", "(compatible; ", "x" * 300, "\u0130"),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_AGENT_PARTS, max_size=6).map("".join))
+def test_a_claim_is_a_token_in_the_folded_user_agent(agent: str) -> None:
+    folded = agent.casefold()
+    expected = next(
+        (f for f in CRAWLERS if any(token in folded for token in f.user_agent_tokens)), None
+    )
+    assert claimed_family(agent) is expected
+    assert claimed_family(agent) is expected
 
 
 async def test_system_resolver_answers_for_loopback_offline() -> None:

@@ -54,12 +54,27 @@ class KeyRules:
         self._params = _compiled(settings.ignored_params)
         self._cookies = _compiled(settings.ignored_cookies)
         self._vary = tuple(settings.vary)
+        self._read = frozenset({"authorization", "cookie", "accept-encoding", *self._vary})
+
+    def _found(self, headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """The values of the headers a key reads, joined as :func:`_header` joins them,
+        in one pass over ``headers``."""
+        found: dict[str, str] = {}
+        read = self._read
+        for name, value in headers:
+            lower = name.lower()
+            if lower in read:
+                found[lower] = f"{found[lower]}, {value}" if lower in found else value
+        return found
 
     def cacheable(self, headers: Sequence[tuple[str, str]]) -> bool:
         """Whether a request with these (upstream-bound) headers may share a cached page."""
-        if _header(headers, "authorization") is not None:
+        return self._cacheable(self._found(headers))
+
+    def _cacheable(self, found: dict[str, str]) -> bool:
+        if "authorization" in found:
             return False
-        cookie = _header(headers, "cookie")
+        cookie = found.get("cookie")
         if not cookie:
             return True
         for part in cookie.replace(",", ";").split(";"):
@@ -82,12 +97,13 @@ class KeyRules:
 
     def key(self, target: str, headers: Sequence[tuple[str, str]]) -> CacheKey | None:
         """The key of a request for ``target``; ``None`` if it must not use the cache."""
-        if not self.cacheable(headers):
+        found = self._found(headers)
+        if not self._cacheable(found):
             return None
         canonical = self.target(target)
         path, _, query = canonical.partition("?")
-        parts = [query, _normal(_header(headers, "accept-encoding") or "identity")]
-        parts += [_normal(_header(headers, name)) for name in self._vary]
+        parts = [query, _normal(found.get("accept-encoding") or "identity")]
+        parts += [_normal(found.get(name)) for name in self._vary]
         return CacheKey(group=path, variant="\n".join(parts), target=canonical)
 
     def fill_headers(self, headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
