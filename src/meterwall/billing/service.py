@@ -7,6 +7,7 @@ on cancel or resume, on every webhook, and by ``meterwall billing sync``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -129,14 +130,22 @@ class BillingService:
             await gateway.ensure_plan(plan_for(offer))
 
     async def customer_for(self, account: Account) -> str:
-        """The account's Stripe customer, created on first use (or if it vanished)."""
+        """The account's Stripe customer, created on first use (or if it vanished).
+
+        The idempotency key names what the new customer replaces (nothing, or
+        the vanished one) and the email it is made for, so a retry after a
+        lost answer, or a second checkout started at the same moment, gets
+        the customer the first attempt made instead of a duplicate.
+        """
         gateway = self._gateway()
         if account.stripe_customer_id and await gateway.customer_exists(account.stripe_customer_id):
             return account.stripe_customer_id
+        replacing = account.stripe_customer_id or "none"
+        email = hashlib.sha256(account.email.encode()).hexdigest()[:16]
         customer = await gateway.create_customer(
             account.email,
             account.id,
-            idempotency_key=f"customer-{account.id}-{secrets.token_hex(8)}",
+            idempotency_key=f"customer-{account.id}-{replacing}-{email}",
         )
         await self.accounts.set_customer(account.id, customer)
         return customer
