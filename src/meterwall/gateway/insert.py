@@ -11,6 +11,7 @@ from typing import Any
 
 import jinja2
 
+from meterwall.access.live import LivePolicy
 from meterwall.access.model import Decision, shows_full_text
 from meterwall.settings import Settings
 from meterwall.web.views import offer_view, wording
@@ -26,28 +27,33 @@ def stylesheet(settings: Settings) -> str:
 
 
 class Inserts:
-    """Renders the banner and the gate for one decision."""
+    """Renders the banner and the gate for one decision, in the live policy's copy and plans.
+
+    The copy and plans come from the policy in force for the reader (the
+    dashboard's newest version, with their experiment variant), as on the
+    built-in site, not from the settings file.
+    """
 
     def __init__(self, settings: Settings, env: jinja2.Environment) -> None:
-        self._settings = settings
+        self._site_name = settings.site_name
         self._macros: Any = env.get_template("_gateway.html").module
-        self._offers = [offer_view(o) for o in settings.offers]
         self.subscribe_url = settings.proxy.subscribe_url
         self.register_url = "/account/login"
 
-    def banner(self, decision: Decision) -> str:
+    def banner(self, decision: Decision, live: LivePolicy) -> str:
         """The meter banner, shown above the body while the meter still allows reading."""
         if decision.outcome != "metered":
             return ""
-        words = wording(self._settings.copy_text, decision, self._settings.site_name)
+        words = wording(live.copy, decision, self._site_name)
         return str(self._macros.banner(words, self.subscribe_url)).strip()
 
-    def gate(self, decision: Decision) -> str:
+    def gate(self, decision: Decision, live: LivePolicy) -> str:
         """The gate shown after the lede to a reader who is not entitled ("" otherwise)."""
         if shows_full_text(decision):
             return ""
-        words = wording(self._settings.copy_text, decision, self._settings.site_name)
+        words = wording(live.copy, decision, self._site_name)
+        offers = [offer_view(o) for o in live.offers]
         markup = self._macros.gate(
-            decision.outcome, words, self._offers, self.subscribe_url, self.register_url
+            decision.outcome, words, offers, self.subscribe_url, self.register_url
         )
         return str(markup).strip()

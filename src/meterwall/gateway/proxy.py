@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from meterwall.access.live import LivePolicy
 from meterwall.access.model import Decision, shows_full_text
 from meterwall.gateway.cache.entry import Entry
 from meterwall.gateway.cache.factory import build_upstream_cache
@@ -403,23 +404,26 @@ class Gateway:
             ("page", fetched.version, url), run, lambda p: 2 * len(p.html) if p else 64
         )
 
-    def _content(self, page: Page, fetched: Fetched, decision: Decision, gzip: bool) -> bytes:
-        """The page one reader may see, with their banner or gate.
+    def _content(
+        self, page: Page, fetched: Fetched, decision: Decision, live: LivePolicy, gzip: bool
+    ) -> bytes:
+        """The page one reader may see, with their banner or gate (in ``live``'s copy).
 
         For a cached copy the outcome (full text or teaser) is prepared once
         and only this reader's banner and gate are rendered and compressed.
         """
         full_text = shows_full_text(decision)
         if self.cache is None or not fetched.version:
-            banner, gate = self.inserts.banner(decision), self.inserts.gate(decision)
+            banner, gate = self.inserts.banner(decision, live), self.inserts.gate(decision, live)
             prepared = prepare(page, self.rules, full_text, self.assets)
             content = prepared.personalise(banner, gate).encode("utf-8")
             return gzip_bytes(content) if gzip else content
         # A decision holds no reader data (an outcome and the meter's numbers), so the
-        # banner and gate rendered for it serve every reader with the same decision.
+        # banner and gate rendered for it serve every reader with the same decision and
+        # the same policy version and experiment variant.
         banner, gate = self.cache.memo.get(
-            ("inserts", decision),
-            lambda: (self.inserts.banner(decision), self.inserts.gate(decision)),
+            ("inserts", decision, live.version, live.experiment, live.variant),
+            lambda: (self.inserts.banner(decision, live), self.inserts.gate(decision, live)),
             lambda inserts: len(inserts[0]) + len(inserts[1]),
         )
         template = self.cache.memo.get(
@@ -498,8 +502,9 @@ class Gateway:
             )
         )
         decision = await services.access.decide(page.article, reader, now)
+        live = await services.policies.for_reader(reader.reader_id)
         gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
-        content = self._content(page, fetched, decision, gzip)
+        content = self._content(page, fetched, decision, live, gzip)
         response = Response(content, status_code=fetched.status)
         _set_headers(response, self._rewritten_headers(fetched, _GZIPPED if gzip else _PLAIN))
         if not reader.verified_crawler:
