@@ -157,11 +157,12 @@ async def test_a_new_price_is_what_checkout_charges(
     await add_staff(app)
     async with running(app) as staff, new_client(app) as reader:
         csrf = await sign_in(staff)
-        await save(staff, app, csrf, **{"offer-0-price": "9"})
+        await save(staff, app, csrf, **{"offer-0-price": "9", "offer-0-name": "Harbor pass"})
         await reader_sign_in(reader, app, "nine@example.com")
         assert "$9" in (await reader.get("/subscribe")).text
         done = await subscribe(reader, localstripe)
         assert done.headers["location"] == "/account?notice=subscribed"
+        assert "Harbor pass" in (await reader.get("/account")).text
     account = await app.state.services.members.accounts.by_email("nine@example.com")
     async with httpx.AsyncClient(auth=(SECRET, ""), timeout=10) as stripe:
         listed = await stripe.get(

@@ -289,7 +289,15 @@ async def account_page(request: Request) -> Response:
         client_ip(request, services.settings.trusted_proxies), account.email
     )
     subscription = await services.billing.current(account.id, now)
-    offer = services.billing.offer(subscription.offer_id) if subscription else None
+    offer = None
+    if subscription is not None:
+        # The plan as the policy in force names it (plans added in the dashboard are not
+        # in the settings file); a plan since removed keeps the settings file's name.
+        live = await services.policies.for_reader(visitor.reader_id)
+        offer = next(
+            (o for o in live.offers if o.id == subscription.offer_id),
+            services.billing.offer(subscription.offer_id),
+        )
     return render(
         request,
         "account.html",
