@@ -63,6 +63,13 @@ async def test_an_error_reply_raises_for_that_call_only(redis: PipelinedRedis) -
     assert await redis.execute("ECHO", "after") == b"after"
 
 
+async def test_a_command_that_cannot_be_sent_fails_alone(redis: PipelinedRedis) -> None:
+    with pytest.raises(TypeError):
+        await redis.execute("ECHO", None)
+    async with asyncio.timeout(5):
+        assert await redis.execute("ECHO", "next") == b"next"
+
+
 async def test_the_database_in_the_url_is_selected(redis_url: str) -> None:
     client = PipelinedRedis(str(make_url(redis_url).set(database="3")))
     try:

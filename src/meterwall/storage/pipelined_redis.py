@@ -64,12 +64,17 @@ class _Link(asyncio.Protocol):
         self._fail(f"the connection to Redis was lost: {exc or 'closed'}")
 
     def send(self, command: tuple[Any, ...]) -> asyncio.Future[Reply]:
-        """Queue ``command``; the commands of one loop turn are written together."""
+        """Queue ``command``; the commands of one loop turn are written together.
+
+        A command that cannot be packed raises ``TypeError`` before anything
+        is queued, so it can never take another command's reply.
+        """
+        packed = hiredis.pack_command(command)
         future: asyncio.Future[Reply] = self.loop.create_future()
         self._waiting.append(future)
         if not self._outgoing:
             self.loop.call_soon(self._flush)
-        self._outgoing.append(hiredis.pack_command(command))
+        self._outgoing.append(packed)
         return future
 
     def _flush(self) -> None:
