@@ -146,3 +146,12 @@ def test_it_runs_on_uvloop_the_event_loop_the_server_uses(redis_url: str) -> Non
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         assert runner.run(main()) == [str(n).encode() for n in range(20)]
+
+
+def test_a_client_used_in_one_event_loop_works_and_closes_in_the_next(redis_url: str) -> None:
+    """As the CLI uses it: several asyncio.run() calls, one client."""
+    client = PipelinedRedis(redis_url)
+    assert asyncio.run(client.execute("ECHO", "first")) == b"first"
+    assert asyncio.run(client.execute("ECHO", "second")) == b"second"
+    asyncio.run(client.execute("PING"))
+    asyncio.run(client.aclose())

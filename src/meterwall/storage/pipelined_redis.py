@@ -185,6 +185,7 @@ class PipelinedRedis:
 
     async def aclose(self) -> None:
         """Close the connection (calls still waiting fail)."""
-        if self._link is not None and not self._link.closed:
-            self._link.abort("the client was closed")
-        self._link = None
+        link, self._link = self._link, None
+        # A link left over from an event loop that has ended went with that loop.
+        if link is not None and not link.closed and link.loop is asyncio.get_running_loop():
+            link.abort("the client was closed")
