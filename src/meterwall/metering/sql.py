@@ -8,6 +8,15 @@ PostgreSQL's default READ COMMITTED isolation each statement sees what the
 previous lock holder committed, because the lock is released only after its
 commit is visible.
 
+A check whose answer needs no write (an article already counted, or a meter
+already at its limit) is answered from a plain read first, without the lock:
+most page views are re-reads or gated, and they then neither wait for nor
+hold the write lock (on SQLite, the whole database's).  Only a read that may
+count takes the lock, and decides again under it.  The read-only answer is
+as correct as a locked one: counted reads only leave a window by a merge or
+a deletion, and answering from just before one of those is what a locked
+check queued ahead of it would have said.
+
 Every call is bounded by ``timeout``: a database that is down or does not
 answer raises :class:`~meterwall.metering.ports.MeterUnavailable` promptly.
 Cancelling a call rolls its transaction back, which also releases the lock.
@@ -15,8 +24,10 @@ Cancelling a call rolls its transaction back, which also releases the lock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +53,16 @@ def _bounded(seconds: float) -> AbstractAsyncContextManager[None]:
     return bounded(seconds, "the database", (SQLAlchemyError,), MeterUnavailable)
 
 
+def _answer(rows: Sequence[Any], since: datetime, article_id: str, limit: int) -> MeterState | None:
+    """The meter's answer if it needs no write: the article already counted, or no room."""
+    live = {r.article_id for r in rows if utc(r.counted_at) >= since}
+    if article_id in live:
+        return MeterState(used=len(live), counted=True)
+    if len(live) >= limit:
+        return MeterState(used=len(live), counted=False)
+    return None
+
+
 class SqlMeterStore:
     """A :class:`~meterwall.metering.ports.MeterStore` on an SQLAlchemy async engine."""
 
@@ -60,26 +81,28 @@ class SqlMeterStore:
     async def check_and_record(
         self, reader_id: str, window: MeterWindow, article_id: str, limit: int, now: datetime
     ) -> MeterState:
-        """Count ``article_id`` for the reader if allowed (one transaction)."""
+        """Count ``article_id`` for the reader if allowed: a plain read, then, only if
+        the article may count, one locked transaction that decides again."""
         key = (
             meter_reads.c.reader_id == reader_id,
             meter_reads.c.window_key == window.key,
         )
         since = window.since.astimezone(UTC)
+        reads = select(meter_reads.c.article_id, meter_reads.c.counted_at).where(*key)
         async with _bounded(self._timeout), self._engine.connect() as raw:
+            rows = (await raw.execute(reads)).all()
+            await raw.rollback()
+            known = _answer(rows, since, article_id, limit)
+            if known is not None:
+                return known
             conn = await raw.execution_options(**{IMMEDIATE: True})
             async with conn.begin():
                 await self._lock(conn, reader_id, window.key)
-                rows = (
-                    await conn.execute(
-                        select(meter_reads.c.article_id, meter_reads.c.counted_at).where(*key)
-                    )
-                ).all()
+                rows = (await conn.execute(reads)).all()
+                known = _answer(rows, since, article_id, limit)
+                if known is not None:
+                    return known
                 live = {r.article_id for r in rows if utc(r.counted_at) >= since}
-                if article_id in live:
-                    return MeterState(used=len(live), counted=True)
-                if len(live) >= limit:
-                    return MeterState(used=len(live), counted=False)
                 values = {
                     "counted_at": now.astimezone(UTC),
                     "expires_at": window.expires.astimezone(UTC),
