@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.ports import CountedRead, MeterUnavailable
 from meterwall.storage.bounded import bounded
-from meterwall.storage.engine import IMMEDIATE
+from meterwall.storage.engine import IMMEDIATE, LOCK_WAIT_MS
 from meterwall.storage.schema import meter_reads
 from meterwall.storage.times import utc
 from meterwall.storage.transactions import write_transaction
@@ -70,6 +70,8 @@ class SqlMeterStore:
         self._engine = engine
         self._timeout = timeout
         self._postgres = engine.dialect.name == "postgresql"
+        # On SQLite, wait for the write lock no longer than the call may take.
+        self._locking = {IMMEDIATE: True, LOCK_WAIT_MS: round(timeout * 1000)}
 
     async def _lock(self, conn: AsyncConnection, reader_id: str, window_key: str) -> None:
         if self._postgres:
@@ -95,7 +97,7 @@ class SqlMeterStore:
             known = _answer(rows, since, article_id, limit)
             if known is not None:
                 return known
-            conn = await raw.execution_options(**{IMMEDIATE: True})
+            conn = await raw.execution_options(**self._locking)
             async with conn.begin():
                 await self._lock(conn, reader_id, window.key)
                 rows = (await conn.execute(reads)).all()
@@ -157,7 +159,7 @@ class SqlMeterStore:
         )
         columns = (meter_reads.c.article_id, meter_reads.c.counted_at, meter_reads.c.expires_at)
         async with _bounded(self._timeout), self._engine.connect() as raw:
-            conn = await raw.execution_options(**{IMMEDIATE: True})
+            conn = await raw.execution_options(**self._locking)
             async with conn.begin():
                 await self._lock(conn, target_reader_id, window.key)
                 target = {

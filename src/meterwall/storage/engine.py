@@ -12,6 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 IMMEDIATE = "meterwall_immediate"
 """Execution option: on SQLite, begin the transaction with the write lock held."""
 
+LOCK_WAIT_MS = "meterwall_lock_wait_ms"
+"""Execution option with :data:`IMMEDIATE`: on SQLite, how long to wait for the write lock
+(instead of the connection's 30 s) before the begin fails with "database is locked"."""
+
+_BUSY_TIMEOUT_MS = 30_000
+
 DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 """The async driver meterwall uses for each supported database."""
 
@@ -113,12 +119,25 @@ def create_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> A
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if not options.get(IMMEDIATE, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        wait = options.get(LOCK_WAIT_MS)
+        if wait is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # A caller with a deadline (a reader's meter check) must not sit out another
+        # writer's whole transaction in SQLite's busy wait, past its own time bound.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={max(1, int(wait))}")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
 
     return engine
