@@ -6,14 +6,17 @@ HMAC-SHA256(secret, ``"<t>." + raw body``) for one of the configured secrets,
 and ``t`` must be within five minutes of now.  Anything else is a 400 and
 changes nothing.
 
-A verified event is stored as received before anything else.  Processing
-then runs in one transaction that skips an event already processed, so a
-duplicate or concurrent delivery does nothing the second time.  Each event
-type has its own handler, which names the subscription concerned; the
-subscription is then re-read from Stripe and stored as it is *now*, so
-deliveries that arrive twice, together or out of order all end in the state
-Stripe holds.  A failure is kept on the event's row (and answered 503 so
-Stripe retries); types without a handler are stored and answered 200.
+A verified event is stored as received before anything else.  Events are
+then processed one at a time across every process (:mod:`meterwall.billing.serial`),
+and an event already processed is skipped, so a duplicate or concurrent
+delivery does nothing the second time.  Each event type has its own handler,
+which names the subscription concerned; the subscription is then re-read
+from Stripe and stored as it is *now*, so deliveries that arrive twice,
+together or out of order all end in the state Stripe holds.  The Stripe
+read happens outside any database transaction (it may take seconds); only
+storing the result takes the write lock, briefly.  A failure is kept on the
+event's row (and answered 503 so Stripe retries); types without a handler
+are stored and answered 200.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meterwall.billing.model import SubscriptionSnapshot
 from meterwall.billing.ports import GatewayUnavailable, PaymentGateway
+from meterwall.billing.serial import webhook_lock
 from meterwall.billing.store import BillingStore
 from meterwall.storage.engine import IMMEDIATE
 from meterwall.storage.schema import webhook_events
@@ -140,7 +145,7 @@ class Webhooks:
         self._store = store
         self._gateway = gateway
         self._secrets = list(secrets)
-        self._postgres = engine.dialect.name == "postgresql"
+        self._one_at_a_time = webhook_lock(engine)
 
     async def receive(self, payload: bytes, header: str | None, now: datetime) -> WebhookOutcome:
         """Verify, store and process one delivery."""
@@ -199,42 +204,43 @@ class Webhooks:
             return WebhookOutcome(503, "processing failed; it will be retried")
 
     async def _process(self, event_id: str, now: datetime) -> WebhookOutcome:
-        async with self._engine.connect() as raw:
-            conn = await raw.execution_options(**{IMMEDIATE: True})
-            async with conn.begin():
-                if self._postgres:
-                    await conn.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                        {"k": "meterwall.webhooks"},
-                    )
+        async with self._one_at_a_time():
+            async with self._engine.connect() as conn:
                 row = (
                     await conn.execute(
                         select(webhook_events).where(webhook_events.c.id == event_id)
                     )
                 ).first()
-                if row is None:
-                    return WebhookOutcome(400, "unknown event")
-                if row.processed_at is not None:
-                    return WebhookOutcome(200, "already processed")
-                handler = HANDLERS.get(row.type)
-                note: str | None = None
-                if handler is not None:
-                    note = await self._apply(conn, handler, row.payload, now)
-                await conn.execute(
-                    update(webhook_events)
-                    .where(webhook_events.c.id == event_id)
-                    .values(
-                        processed_at=now.astimezone(UTC),
-                        attempts=webhook_events.c.attempts + 1,
-                        error=note,
+            if row is None:
+                return WebhookOutcome(400, "unknown event")
+            if row.processed_at is not None:
+                return WebhookOutcome(200, "already processed")
+            handler = HANDLERS.get(row.type)
+            found = None if handler is None else await self._fetch(handler, row.payload)
+            async with self._engine.connect() as raw:
+                conn = await raw.execution_options(**{IMMEDIATE: True})
+                async with conn.begin():
+                    note = found if isinstance(found, str) else None
+                    if (
+                        isinstance(found, SubscriptionSnapshot)
+                        and await self._store.upsert(conn, found, now) is None
+                    ):
+                        note = f"subscription {found.id} belongs to no account here"
+                    await conn.execute(
+                        update(webhook_events)
+                        .where(webhook_events.c.id == event_id)
+                        .values(
+                            processed_at=now.astimezone(UTC),
+                            attempts=webhook_events.c.attempts + 1,
+                            error=note,
+                        )
                     )
-                )
         if handler is None:
             return WebhookOutcome(200, f"ignored event type {row.type}")
         return WebhookOutcome(200, note or "processed")
 
-    async def _apply(self, conn: Any, handler: Handler, payload: str, now: datetime) -> str | None:
-        """Store the subscription the event names, as Stripe has it now; a note if none."""
+    async def _fetch(self, handler: Handler, payload: str) -> SubscriptionSnapshot | str:
+        """The subscription the event names, as Stripe has it now; a note if there is none."""
         event = json.loads(payload)
         data = event.get("data") if isinstance(event, dict) else None
         obj = data.get("object") if isinstance(data, dict) else None
@@ -248,7 +254,4 @@ class Webhooks:
         snap = await self._gateway.subscription(subscription_id)
         if snap is None:
             return f"subscription {subscription_id} is unknown to Stripe"
-        stored = await self._store.upsert(conn, snap, now)
-        if stored is None:
-            return f"subscription {subscription_id} belongs to no account here"
-        return None
+        return snap
