@@ -96,7 +96,7 @@ async def test_the_file_lock_holds_across_processes(tmp_path: Path) -> None:
         "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
         "print('held', flush=True)\n"
-        "time.sleep(1)\n",
+        "time.sleep(2)\n",
         f"{tmp_path / 'site.db'}.webhooks.lock",
         stdout=asyncio.subprocess.PIPE,
     )
