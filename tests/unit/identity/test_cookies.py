@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from itsdangerous import Signer
+from itsdangerous import BadData, Signer
+from itsdangerous.encoding import base64_decode
 
 from meterwall.identity.cookies import ReaderCookie, new_reader_id
 from meterwall.identity.csrf import CsrfTokens
@@ -53,8 +54,17 @@ def test_flipping_any_character_invalidates(position: int, char: str) -> None:
     tampered = value[:position] + char + value[position + 1 :]
     if tampered != value:
         assert cookie.verify(tampered) in (None, "A" * 22)
-        if position >= 22:
+        if position >= 22 and not _same_signature(tampered, value):
             assert cookie.verify(tampered) is None
+
+
+def _same_signature(one: str, other: str) -> bool:
+    """Whether two values carry the same signature bytes: the last base64 character
+    of a signature has padding bits that decoding ignores."""
+    try:
+        return base64_decode(one.rsplit(".", 1)[1]) == base64_decode(other.rsplit(".", 1)[1])
+    except (BadData, ValueError, IndexError):
+        return False
 
 
 @pytest.fixture
