@@ -28,6 +28,7 @@ from meterwall.access.model import ArticleAccess, Decision, Metered, Paywall, Re
 from meterwall.app import create_app
 from meterwall.identity.readers import RequestFacts
 from meterwall.ops.logging import configure_logging
+from meterwall.ops.server import UVICORN_OPTIONS
 from meterwall.settings import load_settings
 
 PREFIXES: dict[str, Decision] = {
@@ -111,10 +112,7 @@ def main(port: int, workers: int) -> None:
         host="127.0.0.1",
         port=port,
         workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
+        **UVICORN_OPTIONS,
     )
 
 

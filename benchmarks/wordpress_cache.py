@@ -47,6 +47,7 @@ from typing import Any
 import httpx
 from common import (
     BENCHMARKS,
+    asgi_get,
     free_port,
     machine,
     median,
@@ -605,33 +606,8 @@ async def _profile_app(
 
     async def get(path: str, cookie: str) -> None:
         """One request straight through the ASGI interface (no HTTP client in the profile)."""
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"127.0.0.1:8000"),
-                (b"accept-encoding", b"gzip"),
-                (b"cookie", f"mw_reader={cookie}".encode()),
-            ],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                sent.append(message["status"])
-
-        await app(scope, receive, send)
+        headers = [(b"accept-encoding", b"gzip"), (b"cookie", f"mw_reader={cookie}".encode())]
+        sent.append(await asgi_get(app, path, headers))
 
     async with app.router.lifespan_context(app):
         for n, cookie in enumerate(cookies):  # every reader seen once, every page cached

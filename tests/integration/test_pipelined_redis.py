@@ -31,8 +31,12 @@ def proxy(redis_url: str) -> AsyncIterator[FaultProxy]:
     fault.stop()
 
 
-def through(proxy: FaultProxy, redis_url: str) -> PipelinedRedis:
-    return PipelinedRedis(str(make_url(redis_url).set(host="127.0.0.1", port=proxy.port)))
+@pytest.fixture
+async def via_proxy(proxy: FaultProxy, redis_url: str) -> AsyncIterator[PipelinedRedis]:
+    """A client whose connections go through the fault proxy."""
+    client = PipelinedRedis(str(make_url(redis_url).set(host="127.0.0.1", port=proxy.port)))
+    yield client
+    await client.aclose()
 
 
 async def test_a_thousand_concurrent_calls_each_get_their_own_reply_over_one_connection(
@@ -82,56 +86,44 @@ async def test_the_database_in_the_url_is_selected(redis_url: str) -> None:
 
 
 async def test_a_refused_connection_raises_and_a_later_call_connects(
-    proxy: FaultProxy, redis_url: str
+    proxy: FaultProxy, via_proxy: PipelinedRedis
 ) -> None:
-    client = through(proxy, redis_url)
-    try:
-        proxy.set_mode("down")
-        with pytest.raises(OSError):
-            await client.execute("PING")
-        proxy.set_mode("forward")
-        assert await client.execute("PING") == b"PONG"
-    finally:
-        await client.aclose()
+    proxy.set_mode("down")
+    with pytest.raises(OSError):
+        await via_proxy.execute("PING")
+    proxy.set_mode("forward")
+    assert await via_proxy.execute("PING") == b"PONG"
 
 
 async def test_a_cut_connection_fails_its_waiting_calls_and_the_next_call_reconnects(
-    proxy: FaultProxy, redis_url: str
+    proxy: FaultProxy, via_proxy: PipelinedRedis
 ) -> None:
-    client = through(proxy, redis_url)
-    try:
-        assert await client.execute("PING") == b"PONG"
-        proxy.set_mode("down")
-        with pytest.raises((ConnectionError, OSError)):
-            await asyncio.wait_for(client.execute("PING"), 2)
-        proxy.set_mode("forward")
-        assert await client.execute("ECHO", "back") == b"back"
-    finally:
-        await client.aclose()
+    assert await via_proxy.execute("PING") == b"PONG"
+    proxy.set_mode("down")
+    with pytest.raises((ConnectionError, OSError)):
+        await asyncio.wait_for(via_proxy.execute("PING"), 2)
+    proxy.set_mode("forward")
+    assert await via_proxy.execute("ECHO", "back") == b"back"
 
 
 async def test_after_a_stall_no_caller_ever_receives_another_callers_reply(
-    proxy: FaultProxy, redis_url: str
+    proxy: FaultProxy, via_proxy: PipelinedRedis
 ) -> None:
     """The proxy swallows commands while it hangs; a connection that stalled is not reused."""
-    client = through(proxy, redis_url)
-    try:
-        assert await client.execute("PING") == b"PONG"
-        proxy.set_mode("hang")
-        stalled = [asyncio.create_task(client.execute("ECHO", f"lost-{n}")) for n in range(5)]
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(client.execute("ECHO", "given-up"), 0.2)
-        proxy.set_mode("forward")
-        values = [uuid.uuid4().hex for _ in range(20)]
-        replies = await asyncio.wait_for(
-            asyncio.gather(*(client.execute("ECHO", v) for v in values)), 5
-        )
-        assert replies == [v.encode() for v in values]
-        for task in stalled:
-            with pytest.raises(ConnectionError):
-                await task
-    finally:
-        await client.aclose()
+    assert await via_proxy.execute("PING") == b"PONG"
+    proxy.set_mode("hang")
+    stalled = [asyncio.create_task(via_proxy.execute("ECHO", f"lost-{n}")) for n in range(5)]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(via_proxy.execute("ECHO", "given-up"), 0.2)
+    proxy.set_mode("forward")
+    values = [uuid.uuid4().hex for _ in range(20)]
+    replies = await asyncio.wait_for(
+        asyncio.gather(*(via_proxy.execute("ECHO", v) for v in values)), 5
+    )
+    assert replies == [v.encode() for v in values]
+    for task in stalled:
+        with pytest.raises(ConnectionError):
+            await task
 
 
 def test_it_runs_on_uvloop_the_event_loop_the_server_uses(redis_url: str) -> None:

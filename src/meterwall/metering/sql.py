@@ -53,9 +53,13 @@ def _bounded(seconds: float) -> AbstractAsyncContextManager[None]:
     return bounded(seconds, "the database", (SQLAlchemyError,), MeterUnavailable)
 
 
-def _answer(rows: Sequence[Any], since: datetime, article_id: str, limit: int) -> MeterState | None:
+def _live(rows: Sequence[Any], since: datetime) -> set[str]:
+    """The articles of ``rows`` counted in the window."""
+    return {r.article_id for r in rows if utc(r.counted_at) >= since}
+
+
+def _answer(live: set[str], article_id: str, limit: int) -> MeterState | None:
     """The meter's answer if it needs no write: the article already counted, or no room."""
-    live = {r.article_id for r in rows if utc(r.counted_at) >= since}
     if article_id in live:
         return MeterState(used=len(live), counted=True)
     if len(live) >= limit:
@@ -94,17 +98,17 @@ class SqlMeterStore:
         async with _bounded(self._timeout), self._engine.connect() as raw:
             rows = (await raw.execute(reads)).all()
             await raw.rollback()
-            known = _answer(rows, since, article_id, limit)
+            known = _answer(_live(rows, since), article_id, limit)
             if known is not None:
                 return known
             conn = await raw.execution_options(**self._locking)
             async with conn.begin():
                 await self._lock(conn, reader_id, window.key)
                 rows = (await conn.execute(reads)).all()
-                known = _answer(rows, since, article_id, limit)
+                live = _live(rows, since)
+                known = _answer(live, article_id, limit)
                 if known is not None:
                     return known
-                live = {r.article_id for r in rows if utc(r.counted_at) >= since}
                 values = {
                     "counted_at": now.astimezone(UTC),
                     "expires_at": window.expires.astimezone(UTC),

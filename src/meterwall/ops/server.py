@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from meterwall import __version__
 from meterwall.app import secret_keys
@@ -28,6 +29,13 @@ from meterwall.settings import Settings, SettingsError
 from meterwall.storage.migrate import upgrade
 
 APP_FACTORY = "meterwall.asgi:app_from_environment"
+UVICORN_OPTIONS: Mapping[str, Any] = {
+    "log_config": None,  # meterwall's own logging, configured in each worker
+    "access_log": False,  # the request observer writes the access log
+    "proxy_headers": False,  # forwarding headers are trusted only from trusted_proxies
+    "server_header": False,
+}
+"""uvicorn options every meterwall server runs with (the benchmarks use them too)."""
 
 
 def environment_for(overrides: Mapping[str, object]) -> dict[str, str]:
@@ -115,9 +123,6 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_config=None,
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
+            **UVICORN_OPTIONS,
             timeout_graceful_shutdown=math.ceil(settings.ops.graceful_shutdown_seconds) or None,
         )
