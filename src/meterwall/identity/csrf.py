@@ -22,7 +22,13 @@ class CsrfTokens:
         return self._mac(self._keys[0], reader_id, purpose)
 
     def check(self, reader_id: str, purpose: str, token: str) -> bool:
-        """Whether ``token`` was issued to this reader for ``purpose``."""
+        """Whether ``token`` was issued to this reader for ``purpose``.
+
+        Compared as bytes: ``compare_digest`` refuses a non-ASCII ``str``, and a
+        forged token of any characters is simply a wrong token.
+        """
+        given = token.encode("utf-8", "surrogateescape")
         return any(
-            hmac.compare_digest(self._mac(key, reader_id, purpose), token) for key in self._keys
+            hmac.compare_digest(self._mac(key, reader_id, purpose).encode(), given)
+            for key in self._keys
         )

@@ -121,6 +121,8 @@ async def _read(request: Request) -> tuple[AccessRequest, bool]:
         raw = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "invalid JSON", "the request body must be a JSON object") from None
+    except RecursionError:
+        raise ApiError(400, "invalid JSON", "the request body is nested too deeply") from None
     if not isinstance(raw, dict):
         raise ApiError(400, "invalid request", "the request body must be a JSON object")
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from meterwall.metering.ports import MeterUnavailable
@@ -89,10 +89,17 @@ async def store_unavailable(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client went away mid-request: nothing to answer, nothing went wrong here."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 def exception_handlers() -> Mapping[Any, Any]:
     """The app's exception handlers."""
     return {
         HTTPException: http_error,
+        ClientDisconnect: client_gone,
         **dict.fromkeys(STORE_UNAVAILABLE, store_unavailable),
         500: server_error,
         Exception: server_error,
