@@ -55,6 +55,7 @@ from meterwall.storage.engine import create_engine
 from meterwall.storage.migrate import upgrade
 from meterwall.web.api import routes as api_routes
 from meterwall.web.errors import exception_handlers
+from meterwall.web.limits import BodyLimitMiddleware
 from meterwall.web.middleware import CanonicalPathMiddleware, SecurityHeadersMiddleware
 from meterwall.web.reader import ReaderIdentity
 from meterwall.web.routes import routes
@@ -240,6 +241,11 @@ def create_app(settings: Settings) -> Starlette:
         ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.ops.max_body_bytes,
+        timeout=settings.ops.body_timeout_seconds,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CanonicalPathMiddleware)

@@ -239,6 +239,11 @@ class OpsSettings(BaseModel):
     readiness_timeout_seconds: float = Field(2, gt=0, le=60)
     graceful_shutdown_seconds: float = Field(30, ge=0, le=3_600)
     """On SIGTERM, how long requests in flight may take to finish."""
+    max_body_bytes: int = Field(1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024)
+    """The largest request body meterwall's own pages, forms and webhooks accept (413 above).
+    Proxied requests have their own, larger limit."""
+    body_timeout_seconds: float = Field(30, gt=0, le=600)
+    """How long a request body may pause between two pieces before the request ends (408)."""
 
     @field_validator("metrics_token")
     @classmethod

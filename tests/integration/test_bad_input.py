@@ -68,20 +68,62 @@ async def test_a_client_that_disconnects_mid_body_is_not_a_500(app: Any) -> None
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/v1/access",
-        "raw_path": b"/api/v1/access",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
+    scope = _scope("POST", "/api/v1/access", b"application/json")
     await asyncio.wait_for(app(scope, receive, send), 10)
     statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
     assert all(s < 500 for s in statuses), statuses
+
+
+@pytest.mark.parametrize("path", ["/account/login", "/webhooks/stripe", "/api/v1/access"])
+async def test_a_body_over_the_cap_is_a_413(app_factory: Any, path: str) -> None:
+    app = await app_factory(ops={"max_body_bytes": 64 * 1024})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        declared = await client.post(path, content=b"x" * (65 * 1024), headers=form)
+
+        async def chunks() -> Any:
+            for _ in range(80):
+                yield b"y" * 1024
+
+        streamed = await client.post(path, content=chunks(), headers=form)
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text[:300]
+
+
+async def test_a_body_that_stalls_is_a_408(app_factory: Any) -> None:
+    app = await app_factory(ops={"body_timeout_seconds": 0.2})
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": b"email=a", "more_body": True}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(30)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = _scope("POST", "/account/login", b"application/x-www-form-urlencoded")
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
+
+
+def _scope(method: str, path: str, content_type: bytes) -> dict[str, Any]:
+    """A hand-built ASGI scope, for requests an HTTP client will not send (a body that stops)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", content_type)],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }

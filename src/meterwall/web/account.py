@@ -94,6 +94,8 @@ async def form_fields(request: Request, visitor: Visitor, purpose: str) -> dict[
     services = services_of(request)
     try:
         form = await request.form()
+    except HTTPException:
+        raise  # the body's own limits (413, 408) say more than "could not be read"
     except Exception as exc:  # a malformed body is the sender's fault, never a 500
         raise HTTPException(400, "This form could not be read. Please try again.") from exc
     fields = {k: v for k, v in form.items() if isinstance(v, str)}

@@ -22,6 +22,8 @@ _TITLES = {
     403: "That is not allowed",
     404: "Page not found",
     405: "That method is not allowed here",
+    408: "That request took too long",
+    413: "That request is too large",
     429: "Too many requests",
 }
 
