@@ -247,7 +247,7 @@ def create_app(settings: Settings) -> Starlette:
         max_bytes=settings.ops.max_body_bytes,
         timeout=settings.ops.body_timeout_seconds,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     app.add_middleware(CanonicalPathMiddleware)
     if gateway is not None:
         from meterwall.gateway.proxy import GatewayMiddleware

@@ -232,6 +232,9 @@ class OpsSettings(BaseModel):
     """Serve Prometheus metrics at ``/metrics``."""
     metrics_token: SecretStr | None = None
     """When set, ``/metrics`` answers only requests with ``Authorization: Bearer <token>``."""
+    metrics_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    """Without a token, the client networks (CIDRs) that may read ``/metrics``: the
+    client's address is worked out as for every request (``trusted_proxies``)."""
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
@@ -244,6 +247,16 @@ class OpsSettings(BaseModel):
     Proxied requests have their own, larger limit."""
     body_timeout_seconds: float = Field(30, gt=0, le=600)
     """How long a request body may pause between two pieces before the request ends (408)."""
+
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network") from None
+        return values
 
     @field_validator("metrics_token")
     @classmethod

@@ -192,3 +192,28 @@ async def test_each_request_logs_one_json_ready_line_with_its_id_and_decision(
     assert fields["status"] == 200
     assert fields["outcome"] == "metered"
     assert "private-token" not in json.dumps(fields)
+
+
+async def test_metrics_without_a_token_only_for_the_configured_networks(
+    app_factory: Callable[..., Any],
+) -> None:
+    app = await app_factory()
+    outside = httpx.ASGITransport(app=app, client=("203.0.113.9", 4000))
+    async with httpx.AsyncClient(transport=outside, base_url="http://testserver") as c:
+        refused = await c.get("/metrics")
+        spoofed = await c.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
+    async with http(app) as c:
+        local = await c.get("/metrics")
+    assert refused.status_code == 403
+    assert spoofed.status_code == 403, "a forwarding header from an untrusted peer is ignored"
+    assert "meterwall" not in refused.text
+    assert local.status_code == 200
+    opened = await app_factory(ops={"metrics_networks": ["203.0.113.0/24"]})
+    outside = httpx.ASGITransport(app=opened, client=("203.0.113.9", 4000))
+    async with httpx.AsyncClient(transport=outside, base_url="http://testserver") as c:
+        assert (await c.get("/metrics")).status_code == 200
+
+
+async def test_metrics_networks_must_be_networks(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not an IP address"):
+        make_settings(tmp_path, ops={"metrics_networks": ["intranet"]})

@@ -10,6 +10,7 @@ samples there, and whichever worker answers ``/metrics`` adds them all up.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from meterwall.web.client import client_ip
 
 if TYPE_CHECKING:
     from meterwall.app import Services
@@ -120,6 +123,15 @@ class Metrics:
         return generate_latest(registry)
 
 
+def in_networks(address: str, networks: list[str]) -> bool:
+    """Whether ``address`` lies in one of ``networks`` (CIDRs); an unreadable address does not."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
 def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
@@ -132,14 +144,27 @@ def _authorised(request: Request, token: str) -> bool:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """``/metrics``: the Prometheus exposition, behind a bearer token when one is configured."""
+    """``/metrics``: the Prometheus exposition, behind a bearer token when one is configured,
+    and otherwise only for clients in ``ops.metrics_networks`` (loopback by default)."""
     services = _services(request)
-    token = services.settings.ops.metrics_token
+    settings = services.settings
+    token = settings.ops.metrics_token
     if token is not None and not _authorised(request, token.get_secret_value()):
         return JSONResponse(
             {"error": "unauthorised", "detail": "send the metrics token as a Bearer token"},
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"},
+        )
+    if token is None and not in_networks(
+        client_ip(request, settings.trusted_proxies), settings.ops.metrics_networks
+    ):
+        return JSONResponse(
+            {
+                "error": "forbidden",
+                "detail": "metrics are served to ops.metrics_networks or with ops.metrics_token",
+            },
+            status_code=403,
+            headers={"Cache-Control": "no-store"},
         )
     body = await run_in_threadpool(services.metrics.render)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -11,6 +11,9 @@ _CSP = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
+_PERMISSIONS = "camera=(), microphone=(), geolocation=(), interest-cohort=(), browsing-topics=()"
+_HSTS = "max-age=31536000; includeSubDomains"
+
 
 def content_security_policy(
     script: tuple[str, ...] = (), connect: tuple[str, ...] = (), frame: tuple[str, ...] = ()
@@ -64,10 +67,16 @@ class CanonicalPathMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Add a strict Content-Security-Policy and related headers to every response."""
+    """Add a strict Content-Security-Policy and related headers to every response.
 
-    def __init__(self, app: ASGIApp) -> None:
+    The set follows OWASP's secure-headers list; ``hsts`` (a site served over
+    https) adds ``Strict-Transport-Security``, which must never be sent for a
+    site that is reached over plain http.
+    """
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,6 +90,12 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Permissions-Policy", _PERMISSIONS)
+                # Stripe's card checks may open a window of their own: allow popups.
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+                headers.setdefault("X-Permitted-Cross-Domain-Policies", "none")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", _HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
