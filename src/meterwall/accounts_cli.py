@@ -78,6 +78,46 @@ def grant(settings: Settings, email: str, days: int | None, note: str) -> int:
     return _run(settings, work)
 
 
+def revoke_grants(settings: Settings, email: str) -> int:
+    """End the complimentary access of the account for ``email`` now."""
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as exc:
+        return _fail(str(exc))
+
+    async def work(services: Services) -> int:
+        account = await services.members.accounts.by_email(address)
+        if account is None:
+            return _fail(f"there is no account for {address}")
+        ended = await services.billing.revoke_grants(account, utc_now())
+        if not ended:
+            return _fail(f"{address} has no complimentary access to revoke")
+        print(f"{address}: complimentary access revoked ({ended} grant(s) ended)")
+        return 0
+
+    return _run(settings, work)
+
+
+def list_grants(settings: Settings) -> int:
+    """Print every complimentary grant, newest first, with its note."""
+
+    async def work(services: Services) -> int:
+        now = utc_now()
+        grants = await services.billing.store.grants()
+        if not grants:
+            print("no complimentary grants")
+        for g in grants:
+            if g.expires_at is None:
+                until = "until revoked"
+            else:
+                until = ("until " if g.live(now) else "ended ") + f"{g.expires_at:%Y-%m-%d %H:%M}"
+            note = f"  ({g.note})" if g.note else ""
+            print(f"{g.email}  granted {g.granted_at:%Y-%m-%d}  {until}{note}")
+        return 0
+
+    return _run(settings, work)
+
+
 def licence(
     settings: Settings,
     action: str,

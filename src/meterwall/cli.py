@@ -204,10 +204,18 @@ def cmd_billing_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_grant(args: argparse.Namespace) -> int:
-    """Give an account complimentary access."""
-    from meterwall.accounts_cli import grant
+    """Give, revoke or list complimentary access."""
+    from meterwall.accounts_cli import grant, list_grants, revoke_grants
 
-    return grant(_settings(args), args.email, args.days, args.note)
+    settings = _settings(args)
+    if args.list:
+        return list_grants(settings)
+    if not args.email:
+        print("meterwall grant: name the reader's e-mail address (or --list)", file=sys.stderr)
+        return 2
+    if args.revoke:
+        return revoke_grants(settings, args.email)
+    return grant(settings, args.email, args.days, args.note)
 
 
 def cmd_licence(args: argparse.Namespace) -> int:
@@ -276,10 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     sync = billing_sub.add_parser("sync", help="re-read subscriptions from Stripe, repair state")
     sync.set_defaults(func=cmd_billing_sync)
 
-    grant = sub.add_parser("grant", help="give an account complimentary access")
-    grant.add_argument("email")
+    grant = sub.add_parser(
+        "grant", help="give, revoke or list complimentary access (also at /admin/grants)"
+    )
+    grant.add_argument("email", nargs="?", help="the reader's e-mail address")
     grant.add_argument("--days", type=int, default=None, help="length (default: until revoked)")
     grant.add_argument("--note", default="", help="why (shown to staff only)")
+    what = grant.add_mutually_exclusive_group()
+    what.add_argument("--revoke", action="store_true", help="end this account's grants now")
+    what.add_argument("--list", action="store_true", help="list every grant with its note")
     grant.set_defaults(func=cmd_grant)
 
     lic = sub.add_parser("licence", help="group licences by network or email domain")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from meterwall.app import build_services, utc_now
 from meterwall.billing.emulator import LocalStripe
+from meterwall.settings import Settings
 from meterwall.cli import main
 from tests.accounts_support import SECRET, localstripe_fixture  # noqa: F401 - the emulator fixture
 
@@ -25,6 +28,42 @@ def test_grant_gives_complimentary_access(site: Path, capsys: pytest.CaptureFixt
     assert "valid email" in capsys.readouterr().err
     assert main(["grant", "open@example.com"]) == 0
     assert "until revoked" in capsys.readouterr().out
+
+
+def _complimentary_until(email: str) -> object:
+    async def read() -> object:
+        services = build_services(Settings())
+        try:
+            account = await services.members.accounts.by_email(email)
+            assert account is not None
+            return await services.billing.store.complimentary_until(account.id, utc_now())
+        finally:
+            await services.engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_a_grant_until_revoked_can_be_revoked_and_is_listed_with_its_note(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grant", "columnist@example.com", "--note", "guest columnist 2026"]) == 0
+    assert _complimentary_until("columnist@example.com") is not None
+    capsys.readouterr()
+    assert main(["grant", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "columnist@example.com" in listed
+    assert "until revoked" in listed
+    assert "guest columnist 2026" in listed
+    assert main(["grant", "Columnist@Example.com", "--revoke"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert _complimentary_until("columnist@example.com") is None, "access ends at once"
+    assert main(["grant", "--list"]) == 0
+    assert "ended" in capsys.readouterr().out
+    assert main(["grant", "columnist@example.com", "--revoke"]) == 1
+    assert "no complimentary access" in capsys.readouterr().err
+    assert main(["grant", "nobody@example.com", "--revoke"]) == 1
+    assert "no account" in capsys.readouterr().err
+    assert main(["grant"]) == 2
 
 
 def test_licences_are_added_listed_and_removed(

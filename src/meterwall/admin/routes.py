@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from meterwall.admin import (
     experiment_pages,
+    grant_pages,
     login_pages,
     policy_pages,
     report_pages,
@@ -57,6 +58,14 @@ def admin_routes() -> list[BaseRoute]:
                     experiment_pages.stop_experiment,
                     methods=["POST"],
                     name="admin_experiment_stop",
+                ),
+                Route("/grants", grant_pages.grants, name="admin_grants"),
+                Route("/grants", grant_pages.give, methods=["POST"], name="admin_grant_give"),
+                Route(
+                    "/grants/revoke",
+                    grant_pages.revoke,
+                    methods=["POST"],
+                    name="admin_grant_revoke",
                 ),
                 Route("/simulator", simulator_pages.simulator, name="admin_simulator"),
                 Route(

@@ -28,6 +28,7 @@ NAV = (
     ("policy", "/admin/policy", "Policy and offers"),
     ("experiments", "/admin/experiments", "Experiments"),
     ("simulator", "/admin/simulator", "Meter simulator"),
+    ("grants", "/admin/grants", "Complimentary access"),
 )
 
 MAX_DAYS = 3 * 366

@@ -76,3 +76,20 @@ def past_due_since(
     if old_status == "past_due" and old_since is not None:
         return old_since
     return now
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Complimentary access given by staff: to whom, why, and until when (``None``: revoked
+    by hand only)."""
+
+    id: str
+    account_id: str
+    email: str
+    granted_at: datetime
+    expires_at: datetime | None
+    note: str
+
+    def live(self, now: datetime) -> bool:
+        """Whether the grant gives access at ``now``."""
+        return self.expires_at is None or self.expires_at > now

@@ -285,3 +285,7 @@ class BillingService:
         expires = now.astimezone(UTC) + timedelta(days=days) if days else None
         await self.store.grant(account.id, expires, note, now)
         return expires
+
+    async def revoke_grants(self, account: Account, now: datetime) -> int:
+        """End the account's live complimentary grants now; how many there were."""
+        return await self.store.revoke(now, account_id=account.id)

@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from meterwall.billing.model import StoredSubscription, SubscriptionSnapshot, past_due_since
+from meterwall.billing.model import (
+    Grant,
+    StoredSubscription,
+    SubscriptionSnapshot,
+    past_due_since,
+)
 from meterwall.storage.schema import accounts, complimentary_grants, subscriptions
 from meterwall.storage.times import utc
 
@@ -129,6 +134,49 @@ class BillingStore:
                     note=note,
                 )
             )
+
+    async def grants(self, limit: int = 500) -> list[Grant]:
+        """Complimentary grants with their account's e-mail, newest first."""
+        query = (
+            select(complimentary_grants, accounts.c.email)
+            .join(accounts, accounts.c.id == complimentary_grants.c.account_id)
+            .order_by(complimentary_grants.c.granted_at.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings()
+            return [
+                Grant(
+                    id=r["id"],
+                    account_id=r["account_id"],
+                    email=r["email"],
+                    granted_at=utc(r["granted_at"]),
+                    expires_at=_maybe(r["expires_at"]),
+                    note=r["note"] or "",
+                )
+                for r in rows
+            ]
+
+    async def revoke(self, now: datetime, *, account_id: str = "", grant_id: str = "") -> int:
+        """End the live grants of an account, or one grant, now; how many were live.
+
+        A revoked grant keeps its row (who was given access, why, until when):
+        its end is set to the moment of revoking.
+        """
+        if not (account_id or grant_id):
+            raise ValueError("name the account or the grant to revoke")
+        now = now.astimezone(UTC)
+        grants = complimentary_grants.c
+        where = [or_(grants.expires_at.is_(None), grants.expires_at > now)]
+        if account_id:
+            where.append(grants.account_id == account_id)
+        if grant_id:
+            where.append(grants.id == grant_id)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(complimentary_grants).where(*where).values(expires_at=now)
+            )
+        return int(result.rowcount or 0)
 
     async def complimentary_until(self, account_id: str, now: datetime) -> datetime | None:
         """The end of the account's longest live grant (``datetime.max`` for an open one)."""
