@@ -9,8 +9,8 @@ import pytest
 
 from meterwall.app import build_services, utc_now
 from meterwall.billing.emulator import LocalStripe
-from meterwall.settings import Settings
 from meterwall.cli import main
+from meterwall.settings import Settings
 from tests.accounts_support import SECRET, localstripe_fixture  # noqa: F401 - the emulator fixture
 
 
