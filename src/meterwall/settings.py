@@ -177,6 +177,8 @@ class GiftSettings(BaseModel):
 
     monthly_allowance: int = Field(10, ge=0, le=1_000)
     expiry_days: int = Field(7, ge=1, le=365)
+    max_recipients: int = Field(25, ge=1, le=10_000)
+    """Distinct readers one link opens for; those who opened it keep the article."""
 
 
 class GroupLicenceSettings(BaseModel):

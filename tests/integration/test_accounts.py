@@ -275,3 +275,28 @@ async def test_dev_mailbox_lists_messages_only_with_the_dev_mailer(
     assert box.status_code == 200 and "/account/confirm?token=" in box.text
     async with new_client(app) as other:
         assert (await other.get("/dev/mailbox")).status_code == 404
+
+
+async def test_attack_23_sign_out_everywhere_else_keeps_only_this_browser(
+    app_factory: Callable[..., Any],
+) -> None:
+    app = await app_factory(mail={"backend": "dev"})
+    clients = [new_client(app) for _ in range(3)]
+    try:
+        for client in clients:
+            await sign_in(client, app, EMAIL)
+        mine = clients[0]
+        page = await mine.get("/account")
+        assert page.text.count('action="/account/sessions/end"') == 3
+        ended = await mine.post(
+            "/account/sessions/end-others", data={"csrf": csrf_of(page.text)}
+        )
+        assert ended.headers["location"] == "/account?notice=others-ended"
+        statuses = [(await c.get("/account")).status_code for c in clients]
+        assert statuses == [200, 303, 303]
+        after = await mine.get("/account")
+        assert after.text.count('action="/account/sessions/end"') == 1
+        assert "Sign out everywhere else" not in after.text
+    finally:
+        for client in clients:
+            await client.aclose()

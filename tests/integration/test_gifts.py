@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 from starlette.applications import Starlette
 
+from meterwall.storage.schema import gift_links
 from tests.accounts_support import csrf_of, new_client, sign_in
 
 GIVER = "giver@example.com"
@@ -171,3 +174,71 @@ async def test_group_licences_by_network_and_by_email_domain(
     await licences.add("Town library", "cidr", "203.0.113.0/28")
     async with new_client(app, ip="203.0.113.5") as town:
         assert "SECRET-1-2" in (await town.get("/articles/story-1")).text
+
+
+async def _opens(app: Starlette, link: str) -> bool:
+    """Whether a new browser that already used its one free article reads the gifted story."""
+    async with new_client(app) as stranger:
+        await stranger.get("/articles/story-1")
+        page = await stranger.get(link)
+        return "SECRET-2-2" in page.text
+
+
+async def test_attack_33_a_link_posted_publicly_opens_for_its_cap_of_readers_at_once(
+    app_factory: Callable[..., Any],
+) -> None:
+    app = await app_factory(
+        mail={"backend": "dev"},
+        gifts={"max_recipients": 5},
+        policy={"anonymous_limit": 1},
+    )
+    await _grant(app, GIVER)
+    link = await _gift_link(app, "story-2")
+    opened = await asyncio.gather(*(_opens(app, link) for _ in range(100)))
+    assert sum(opened) == 5, "100 strangers at once: exactly the cap of readers get the story"
+    assert not await _opens(app, link)
+
+
+async def test_attack_33_a_recipient_keeps_the_story_when_the_giver_revokes_the_link(
+    gift_app: Starlette,
+) -> None:
+    await _grant(gift_app, GIVER)
+    link = await _gift_link(gift_app, "story-2")
+    async with new_client(gift_app) as friend, new_client(gift_app) as giver:
+        await friend.get("/articles/story-1")
+        assert "SECRET-2-2" in (await friend.get(link)).text
+        await sign_in(giver, gift_app, GIVER)
+        account = await giver.get("/account")
+        assert "1 of 25 readers" in account.text
+        services = gift_app.state.services
+        giver_account = await services.members.accounts.by_email(GIVER)
+        gift_id = (await services.members.gifts.sent(giver_account.id))[0].id
+        revoked = await giver.post(
+            "/account/gifts/revoke", data={"csrf": csrf_of(account.text), "gift": gift_id}
+        )
+        assert revoked.headers["location"] == "/account?notice=gift-revoked"
+        assert "revoked" in (await giver.get("/account")).text
+        assert "SECRET-2-2" in (await friend.get(link)).text, "who opened it keeps it"
+    assert not await _opens(gift_app, link), "a revoked link opens for nobody new"
+
+
+async def test_attack_33_links_stop_when_the_givers_entitlement_ends(
+    gift_app: Starlette, clock: Any
+) -> None:
+    await _grant(gift_app, GIVER, days=2)
+    link = await _gift_link(gift_app, "story-2")
+    async with new_client(gift_app) as friend:
+        await friend.get("/articles/story-1")
+        assert "SECRET-2-2" in (await friend.get(link)).text
+        clock.now += timedelta(days=2, seconds=1)
+        assert "SECRET-2-2" in (await friend.get(link)).text, "who opened it keeps it"
+    assert not await _opens(gift_app, link)
+
+
+async def test_a_link_whose_stored_gift_is_gone_opens_nothing(gift_app: Starlette) -> None:
+    await _grant(gift_app, GIVER)
+    link = await _gift_link(gift_app, "story-2")
+    services = gift_app.state.services
+    async with services.engine.begin() as conn:
+        await conn.execute(delete(gift_links))
+    assert not await _opens(gift_app, link)

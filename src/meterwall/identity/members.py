@@ -8,13 +8,14 @@ licensed network, and does the request carry a gift link for this article.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from meterwall.access.model import Entitlement, ReaderState
 from meterwall.identity.accounts import Account, AccountStore, meter_key
-from meterwall.identity.gifts import GiftLinks
+from meterwall.identity.gifts import GIFTING, GiftLinks
 from meterwall.identity.licences import GroupLicences
 from meterwall.identity.sessions import Session, SessionStore
 
@@ -52,6 +53,12 @@ class Members:
         self.licences = licences
         self.gifts = gifts
 
+    def _may_gift(self, now: datetime) -> Callable[[str], Awaitable[bool]]:
+        async def may_gift(account_id: str) -> bool:
+            return bool(await self.entitlements.entitlements(account_id, now) & GIFTING)
+
+        return may_gift
+
     async def member(self, reader_id: str, now: datetime) -> Member | None:
         """The signed-in account of this reader id, if any."""
         session = await self.sessions.lookup(reader_id, now)
@@ -82,7 +89,13 @@ class Members:
         if await self.licences.covers(client_ip, email):
             held.add(Entitlement.GROUP_LICENCE)
         gift_article_id = state.gift_article_id
-        if article_id is not None and self.gifts.verify(gift_token, article_id, now):
+        if (
+            article_id is not None
+            and gift_token
+            and await self.gifts.redeem(
+                gift_token, article_id, state.reader_id, now, self._may_gift(now)
+            )
+        ):
             gift_article_id = article_id
         if held == state.entitlements and gift_article_id == state.gift_article_id:
             return state  # most readers: nothing to add, and no copy to make

@@ -184,6 +184,16 @@ class SessionStore:
             )
         return result.rowcount == 1
 
+    async def end_others(self, account_id: str, keep_id: str) -> int:
+        """End every session of the account but ``keep_id``; how many ended."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(sessions).where(
+                    sessions.c.account_id == account_id, sessions.c.id != keep_id
+                )
+            )
+        return int(result.rowcount or 0)
+
     async def end_reader(self, reader_id: str) -> None:
         """End the session of this reader id (logout)."""
         async with self._engine.begin() as conn:

@@ -135,7 +135,22 @@ gift_links = Table(
     Column("article_id", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
     Index("ix_gift_links_account_created", "account_id", "created_at"),
+)
+
+gift_redemptions = Table(
+    "gift_redemptions",
+    metadata,
+    Column(
+        "gift_id",
+        String(32),
+        ForeignKey("gift_links.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # A hash of the recipient's reader id (or account meter key): who already opened it.
+    Column("reader_hash", String(64), primary_key=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
 )
 
 group_licences = Table(

@@ -23,6 +23,7 @@ from meterwall.access.policy import meter_window
 from meterwall.identity.accounts import InvalidEmail, meter_key, normalise_email
 from meterwall.identity.cookies import new_reader_id
 from meterwall.identity.devmail import DevMailer
+from meterwall.identity.gifts import GIFTING
 from meterwall.identity.loginlinks import TooManyLinks, safe_next
 from meterwall.identity.mail import MailError, Message
 from meterwall.identity.members import Member
@@ -43,8 +44,6 @@ READS_EVERYTHING = frozenset(
         Entitlement.GROUP_LICENCE,
     }
 )
-MAY_GIFT = frozenset({Entitlement.SUBSCRIPTION, Entitlement.TRIAL, Entitlement.COMPLIMENTARY})
-"""Entitlements whose holder may create gift links (licences are not the holder's to share)."""
 
 
 def services_of(request: Request) -> Services:
@@ -291,6 +290,7 @@ async def account_page(request: Request) -> Response:
         client_ip(request, services.settings.trusted_proxies), account.email
     )
     subscription = await services.billing.current(account.id, now)
+    sent = await services.members.gifts.sent(account.id)
     offer = None
     if subscription is not None:
         # The plan as the policy in force names it (plans added in the dashboard are not
@@ -315,12 +315,42 @@ async def account_page(request: Request) -> Response:
             "sessions": await services.members.sessions.of_account(account.id),
             "current_session": member.session.id,
             "gifts_used": await services.members.gifts.used_this_month(account.id, now),
+            "gifts_sent": sent,
+            "gift_articles": await services.articles.by_ids({g.article_id for g in sent}),
+            "gift_cap": services.settings.gifts.max_recipients,
+            "now": now,
             "gift_allowance": services.members.gifts.allowance,
-            "may_gift": bool(entitlements & MAY_GIFT),
+            "may_gift": bool(entitlements & GIFTING),
             "csrf": services.csrf.token(visitor.reader_id, "account"),
             "notice": request.query_params.get("notice", ""),
         },
     )
+
+
+async def end_other_sessions(request: Request) -> Response:
+    """Sign out every other browser of the account; this one stays signed in."""
+    services = services_of(request)
+    visitor = services.identity.visitor(request)
+    await form_fields(request, visitor, "account")
+    member = await current_member(request, visitor, services.clock())
+    if member is None:
+        return login_redirect("/account")
+    await services.members.sessions.end_others(member.account.id, member.session.id)
+    return redirect("/account?notice=others-ended")
+
+
+async def revoke_gift(request: Request) -> Response:
+    """The giver ends one of their gift links (readers who opened it keep the article)."""
+    services = services_of(request)
+    visitor = services.identity.visitor(request)
+    fields = await form_fields(request, visitor, "account")
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return login_redirect("/account")
+    gift_id = fields.get("gift", "")
+    revoked = await services.members.gifts.revoke(member.account.id, gift_id[:32], now)
+    return redirect("/account?notice=" + ("gift-revoked" if revoked else "gift-unknown"))
 
 
 async def end_session(request: Request) -> Response:

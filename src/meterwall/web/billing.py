@@ -19,10 +19,9 @@ from meterwall.billing.model import ENTITLING
 from meterwall.billing.ports import GatewayUnavailable, PaymentError
 from meterwall.billing.service import first_payment_credit
 from meterwall.identity.accounts import meter_key
-from meterwall.identity.gifts import AllowanceUsed
+from meterwall.identity.gifts import GIFTING, AllowanceUsed
 from meterwall.settings import OfferSettings
 from meterwall.web.account import (
-    MAY_GIFT,
     current_member,
     form_fields,
     login_redirect,
@@ -243,7 +242,7 @@ async def gift_form(request: Request) -> Response:
         {
             "article": found,
             "link": "",
-            "may_gift": bool(entitlements & MAY_GIFT),
+            "may_gift": bool(entitlements & GIFTING),
             "used": await services.members.gifts.used_this_month(member.account.id, now),
             "allowance": services.members.gifts.allowance,
             "csrf": services.csrf.token(visitor.reader_id, "gift"),
@@ -269,13 +268,13 @@ async def create_gift(request: Request) -> Response:
     context: dict[str, Any] = {
         "article": found,
         "link": "",
-        "may_gift": bool(entitlements & MAY_GIFT),
+        "may_gift": bool(entitlements & GIFTING),
         "allowance": services.members.gifts.allowance,
         "csrf": services.csrf.token(visitor.reader_id, "gift"),
         "error": "",
     }
     status = 200
-    if not entitlements & MAY_GIFT:
+    if not entitlements & GIFTING:
         context["error"] = "Gift links are for subscribers."
         status = 403
     else:

@@ -30,6 +30,13 @@ def routes() -> list[BaseRoute]:
         Route("/account/confirm", account.confirm, methods=["POST"], name="confirm"),
         Route("/account/logout", account.logout, methods=["POST"], name="logout"),
         Route("/account/sessions/end", account.end_session, methods=["POST"], name="end_session"),
+        Route(
+            "/account/sessions/end-others",
+            account.end_other_sessions,
+            methods=["POST"],
+            name="end_other_sessions",
+        ),
+        Route("/account/gifts/revoke", account.revoke_gift, methods=["POST"], name="revoke_gift"),
         Route("/account/cancel", billing.cancel_form, name="cancel_form"),
         Route("/account/cancel", billing.cancel, methods=["POST"], name="cancel"),
         Route("/account/resume", billing.resume, methods=["POST"], name="resume"),
