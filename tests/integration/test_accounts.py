@@ -288,9 +288,7 @@ async def test_attack_23_sign_out_everywhere_else_keeps_only_this_browser(
         mine = clients[0]
         page = await mine.get("/account")
         assert page.text.count('action="/account/sessions/end"') == 3
-        ended = await mine.post(
-            "/account/sessions/end-others", data={"csrf": csrf_of(page.text)}
-        )
+        ended = await mine.post("/account/sessions/end-others", data={"csrf": csrf_of(page.text)})
         assert ended.headers["location"] == "/account?notice=others-ended"
         statuses = [(await c.get("/account")).status_code for c in clients]
         assert statuses == [200, 303, 303]

@@ -32,6 +32,7 @@ async def test_a_token_opens_only_its_article_until_it_expires(tmp_path: Path) -
     engine = gifts._engine
     account = await AccountStore(engine).get_or_create("g@example.com", NOW)
     link = await gifts.create(account.id, "story-1", NOW)
+
     def opens(links: GiftLinks, article: str, at: datetime) -> bool:
         return links.signed_id(link.token, article, at) is not None
 
