@@ -298,3 +298,33 @@ async def test_attack_23_sign_out_everywhere_else_keeps_only_this_browser(
     finally:
         for client in clients:
             await client.aclose()
+
+
+async def test_the_gate_offers_sign_in_and_returns_the_subscriber_to_the_story(
+    app_factory: Callable[..., Any],
+) -> None:
+    app = await app_factory(mail={"backend": "dev"}, policy={"anonymous_limit": 0})
+    services = app.state.services
+    account = await services.members.accounts.get_or_create(EMAIL, services.clock())
+    await services.billing.grant(account, None, "subscriber", services.clock())
+    async with new_client(app) as browser:
+        gated = await browser.get("/articles/story-3")
+        assert "SECRET-3-2" not in gated.text
+        assert "Already a subscriber?" in gated.text
+        link = '<a href="/account/login?next=/articles/story-3">Sign in</a>'
+        assert link in gated.text
+        signed_in = await sign_in(browser, app, EMAIL, next_path="/articles/story-3")
+        assert signed_in.headers["location"] == "/articles/story-3"
+        assert "SECRET-3-2" in (await browser.get(signed_in.headers["location"])).text
+
+
+@pytest.mark.parametrize(
+    "next_path", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"]
+)
+async def test_sign_in_never_returns_to_another_site(
+    app_factory: Callable[..., Any], next_path: str
+) -> None:
+    app = await app_factory(mail={"backend": "dev"})
+    async with new_client(app) as browser:
+        signed_in = await sign_in(browser, app, EMAIL, next_path=next_path)
+        assert signed_in.headers["location"] == "/account"

@@ -432,3 +432,18 @@ async def test_a_query_that_is_not_utf8_gets_the_error_page(
     await app(scope, receive, send)
     assert sent[0]["status"] == 502
     assert b"This page could not be shown" in sent[1]["body"]
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["uncached", "cached"])
+async def test_the_gate_offers_sign_in_back_to_this_story(
+    app_factory: Callable[..., Any], cache: bool
+) -> None:
+    app = await proxied(app_factory, policy={"anonymous_limit": 0}, cache={"enabled": cache})
+    async with reader(app) as browser:
+        pages = [await browser.get(PATHS[n]) for n in (1, 2, 1)]
+    for n, page in zip((1, 2, 1), pages, strict=True):
+        gate = LexborHTMLParser(page.text).css_first("section.mw-gate")
+        assert gate is not None
+        assert "Already a subscriber?" in gate.text()
+        links = [a.attributes.get("href") for a in gate.css("a")]
+        assert f"/account/login?next={PATHS[n].split('?')[0]}" in links, links

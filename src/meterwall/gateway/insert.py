@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
 from meterwall.access.live import LivePolicy
 from meterwall.access.model import Decision, shows_full_text
+from meterwall.identity.loginlinks import safe_next
 from meterwall.settings import Settings
 from meterwall.web.views import offer_view, wording
 
@@ -38,7 +40,6 @@ class Inserts:
         self._site_name = settings.site_name
         self._macros: Any = env.get_template("_gateway.html").module
         self.subscribe_url = settings.proxy.subscribe_url
-        self.register_url = "/account/login"
 
     def banner(self, decision: Decision, live: LivePolicy) -> str:
         """The meter banner, shown above the body while the meter still allows reading."""
@@ -47,13 +48,16 @@ class Inserts:
         words = wording(live.copy, decision, self._site_name)
         return str(self._macros.banner(words, self.subscribe_url)).strip()
 
-    def gate(self, decision: Decision, live: LivePolicy) -> str:
-        """The gate shown after the lede to a reader who is not entitled ("" otherwise)."""
+    def gate(self, decision: Decision, live: LivePolicy, path: str = "/") -> str:
+        """The gate shown after the lede to a reader who is not entitled ("" otherwise).
+
+        Its sign-in and register links bring the reader back to ``path`` (the
+        story's own path on this site) once they are signed in.
+        """
         if shows_full_text(decision):
             return ""
         words = wording(live.copy, decision, self._site_name)
         offers = [offer_view(o) for o in live.offers]
-        markup = self._macros.gate(
-            decision.outcome, words, offers, self.subscribe_url, self.register_url
-        )
+        signin = "/account/login?next=" + quote(safe_next(path, "/"), safe="/")
+        markup = self._macros.gate(decision.outcome, words, offers, self.subscribe_url, signin)
         return str(markup).strip()

@@ -413,17 +413,20 @@ class Gateway:
         and only this reader's banner and gate are rendered and compressed.
         """
         full_text = shows_full_text(decision)
+        path = urlsplit(page.url).path or "/"
         if self.cache is None or not fetched.version:
-            banner, gate = self.inserts.banner(decision, live), self.inserts.gate(decision, live)
+            banner = self.inserts.banner(decision, live)
+            gate = self.inserts.gate(decision, live, path)
             prepared = prepare(page, self.rules, full_text, self.assets)
             content = prepared.personalise(banner, gate).encode("utf-8")
             return gzip_bytes(content) if gzip else content
         # A decision holds no reader data (an outcome and the meter's numbers), so the
         # banner and gate rendered for it serve every reader with the same decision and
         # the same policy version and experiment variant.
+        # The gate's sign-in link returns to the story, so the story's path is in the key.
         banner, gate = self.cache.memo.get(
-            ("inserts", decision, live.version, live.experiment, live.variant),
-            lambda: (self.inserts.banner(decision, live), self.inserts.gate(decision, live)),
+            ("inserts", decision, live.version, live.experiment, live.variant, path),
+            lambda: (self.inserts.banner(decision, live), self.inserts.gate(decision, live, path)),
             lambda inserts: len(inserts[0]) + len(inserts[1]),
         )
         template = self.cache.memo.get(
