@@ -44,6 +44,7 @@ from meterwall.identity.mail import Mailer, build_mailer
 from meterwall.identity.members import Members
 from meterwall.identity.readers import Readers
 from meterwall.identity.session_cache import AnonymousAwareSessionStore
+from meterwall.metering.durability import check_durability
 from meterwall.metering.factory import build_meter_store
 from meterwall.metering.housekeeping import build_meter_purger
 from meterwall.ops.instrument import InstrumentedMeterStore, ObservedAccessService
@@ -217,6 +218,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await anyio.to_thread.run_sync(upgrade, settings.resolved_database_url)
+        await check_durability(services.access.meter, required=settings.redis_require_persistence)
         services.events.start()
         if purger is not None:
             purger.start()

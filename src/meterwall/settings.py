@@ -311,6 +311,8 @@ class Settings(BaseSettings):
     redis_cluster: bool = False
     redis_key_prefix: str = Field("mw:", max_length=64)
     redis_meter_buckets: int = Field(16_384, ge=1, le=1 << 24)
+    redis_require_persistence: bool = False
+    """Refuse to start when the meter's Redis keeps nothing on disk (by default: a warning)."""
     """Redis hashes the meters are spread over; about readers per period / 100."""
     store_timeout_ms: int = Field(250, ge=1, le=60_000)
     """How long one meter check may take before the meter counts as unavailable."""

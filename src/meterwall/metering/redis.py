@@ -41,7 +41,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.ports import CountedRead, MeterUnavailable
@@ -162,6 +162,21 @@ def _records(value: bytes | None, tag: bytes, since: int) -> Iterator[tuple[byte
         (counted,) = struct.unpack_from(">I", value, offset + 6)
         if counted >= since:
             yield value[offset : offset + 6], counted
+
+
+async def _persistence_config(execute: Any) -> tuple[str, str]:
+    """``appendonly`` and ``save`` of one Redis server, as text."""
+    found: list[str] = []
+    for name in ("appendonly", "save"):
+        answer = await execute("CONFIG", "GET", name)
+        pairs = (
+            dict(answer)
+            if isinstance(answer, dict)
+            else dict(zip(answer[::2], answer[1::2], strict=True))
+        )
+        value = next(iter(pairs.values()), b"")
+        found.append(value.decode() if isinstance(value, bytes) else str(value))
+    return found[0], found[1]
 
 
 def _pack(records: list[tuple[bytes, int]]) -> bytes:
@@ -359,6 +374,35 @@ class RedisMeterStore:
         key, field = self._slot(reader_id)
         async with self._call():
             await self._client.hdel(key, field)
+
+    async def persistence_problem(self) -> str | None:
+        """Why meters would not survive a Redis restart; ``""`` when they would.
+
+        ``None`` when it cannot be told (``CONFIG`` disabled, as on some managed
+        services).  Read on every primary of a cluster: one node without
+        persistence loses the meters of its slots.
+        """
+        client = self._client
+        try:
+            async with self._call():
+                if isinstance(client, RedisCluster):
+                    configs = [
+                        await _persistence_config(
+                            lambda *a, node=node: client.execute_command(*a, target_nodes=node)
+                        )
+                        for node in client.get_primaries()
+                    ]
+                else:
+                    configs = [await _persistence_config(client.execute_command)]
+        except ResponseError:
+            return None
+        for appendonly, save in configs:
+            if appendonly != "yes" and not save.strip():
+                return (
+                    "Redis keeps nothing on disk (appendonly no, no save points): every meter "
+                    "is forgotten when it restarts; turn on appendonly (docs/production-stores.md)"
+                )
+        return ""
 
     async def ping(self) -> None:
         """Raise :class:`MeterUnavailable` unless Redis answers."""
