@@ -212,3 +212,17 @@ def test_importers_never_crash(text: str) -> None:
         else:
             assert article.headline
             assert any(b.kind == "paragraph" for b in article.body)
+
+
+@pytest.mark.parametrize(
+    ("headline", "slug"),
+    [
+        ("Łódź mayor resigns", "lodz-mayor-resigns"),
+        ("Η Αθήνα ψηφίζει για το λιμάνι", "e-athena-psephizei-gia-to-limani"),
+        ("Москва: новый мост открыт", "moskva-novyi-most-otkryt"),
+        ("北京的港口重新开放", "bei-jing-de-gang-kou-zhong-xin-kai-fang"),
+        ("Zażółć gęślą jaźń", "zazolc-gesla-jazn"),
+    ],
+)
+def test_headlines_in_every_script_get_a_readable_slug(headline: str, slug: str) -> None:
+    assert slugify(headline) == slug

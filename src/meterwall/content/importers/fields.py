@@ -7,11 +7,13 @@ level, a date, a slug or an image URL may be) are the same for both.
 from __future__ import annotations
 
 import re
-import unicodedata
+
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from slugify import slugify as _slugify
 
 from meterwall.access.model import AccessLevel
 from meterwall.content.importers.errors import ImportProblem
@@ -45,17 +47,18 @@ _DERIVED_SLUG = 80
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc]")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
 
 
 def slugify(text: str) -> str:
-    """A URL slug for ``text``: lowercase ASCII letters and digits joined by hyphens."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = _NOT_SLUG.sub("-", _APOSTROPHES.sub("", ascii_text).lower()).strip("-")
-    if len(slug) > _DERIVED_SLUG:
-        cut = slug[:_DERIVED_SLUG]
-        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut
+    """A URL slug for ``text``: lowercase ASCII letters and digits joined by hyphens.
+
+    Every script is transliterated (python-slugify): Greek, Cyrillic and CJK
+    headlines get readable slugs, and "Łódź" is "lodz", not "odz".
+    """
+    slug: str = _slugify(
+        _APOSTROPHES.sub("", text), max_length=_DERIVED_SLUG, word_boundary=True
+    )
     return slug
 
 
