@@ -218,7 +218,7 @@ def test_importers_never_crash(text: str) -> None:
     ("headline", "slug"),
     [
         ("Łódź mayor resigns", "lodz-mayor-resigns"),
-        ("Η Αθήνα ψηφίζει για το λιμάνι", "e-athena-psephizei-gia-to-limani"),
+        ("Η Αθήνα ψηφίζει για το λιμάνι", "e-athena-psephizei-gia-to-limani"),  # noqa: RUF001
         ("Москва: новый мост открыт", "moskva-novyi-most-otkryt"),
         ("北京的港口重新开放", "bei-jing-de-gang-kou-zhong-xin-kai-fang"),
         ("Zażółć gęślą jaźń", "zazolc-gesla-jazn"),

@@ -7,7 +7,6 @@ level, a date, a slug or an image URL may be) are the same for both.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
@@ -56,9 +55,7 @@ def slugify(text: str) -> str:
     Every script is transliterated (python-slugify): Greek, Cyrillic and CJK
     headlines get readable slugs, and "Łódź" is "lodz", not "odz".
     """
-    slug: str = _slugify(
-        _APOSTROPHES.sub("", text), max_length=_DERIVED_SLUG, word_boundary=True
-    )
+    slug: str = _slugify(_APOSTROPHES.sub("", text), max_length=_DERIVED_SLUG, word_boundary=True)
     return slug
 
 
