@@ -100,9 +100,17 @@ def _demo_payments(settings: Settings, overrides: dict[str, object]) -> LocalStr
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the configured site."""
-    settings = _settings(args)
-    _serve(settings, args.host, args.port, args.workers)
+    """Serve the configured site.
+
+    Without a configured ``public_url``, links (sign-in and gift links,
+    canonical URLs, JSON-LD, feeds) follow ``--host`` and ``--port``.
+    """
+    base = _settings(args)
+    overrides: dict[str, object] = {}
+    if "public_url" not in base.model_fields_set:
+        overrides["public_url"] = f"http://{_url_host(args.host)}:{args.port}"
+    settings = _settings(args, **overrides) if overrides else base
+    _serve(settings, args.host, args.port, args.workers, overrides=overrides)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,14 @@ from pydantic_settings import (
 )
 
 from meterwall.access.model import CalendarMonth, Policy, RollingDays
+from meterwall.config_check import (
+    ConfigProblem,
+    merged,
+    read_toml,
+    secret_values,
+    unknown_keys,
+    unknown_variables,
+)
 from meterwall.gateway.cache.config import CacheSettings
 from meterwall.gateway.config import ApiSettings, ProxySettings
 from meterwall.storage.engine import UnsupportedDatabase, normalise_database_url
@@ -420,14 +429,50 @@ class SettingsError(Exception):
     """Settings that cannot be used, with a message naming each bad setting."""
 
 
+def _source(loc: tuple[str | int, ...], toml: Mapping[str, Any], config: str) -> str:
+    """Where a bad value came from: `` (in FILE)`` when the TOML file set it and the
+    environment did not, else `` (env NAME)``, the variable that sets it."""
+    env = "METERWALL_" + "__".join(str(p).upper() for p in loc)
+    if env in os.environ or env + "_FILE" in os.environ:
+        return f" (env {env})"
+    value: Any = toml
+    for part in loc:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return f" (env {env})"
+    return f" (in {config})"
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Load settings, turning validation errors into one readable message."""
+    """Load settings, turning every configuration mistake into one readable message.
+
+    Unknown ``METERWALL_*`` variables and unknown TOML keys stop the load
+    (naming the nearest valid setting), as does a TOML syntax error (with its
+    line and column); secrets may come from ``*_FILE`` variables or the
+    ``METERWALL_SECRETS_DIR`` folder.
+    """
     if config is not None:
         if not config.is_file():
             raise SettingsError(f"config file not found: {config}")
         os.environ["METERWALL_CONFIG"] = str(config)
+    path = os.environ.get("METERWALL_CONFIG", "")
+    toml: dict[str, Any] = {}
     try:
-        return Settings(**overrides)
+        problems = unknown_variables(Settings, os.environ)
+        if path:
+            if not Path(path).is_file():
+                raise ConfigProblem([f"config file not found: {path} (METERWALL_CONFIG)"])
+            toml = read_toml(Path(path))
+            problems += unknown_keys(Settings, toml, path)
+        if problems:
+            raise ConfigProblem(problems)
+        secrets = secret_values(Settings, os.environ)
+    except ConfigProblem as exc:
+        listed = "\n".join(f"  {p}" for p in exc.problems)
+        raise SettingsError(f"invalid settings:\n{listed}") from None
+    try:
+        return Settings(**merged(secrets, overrides))
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -435,6 +480,5 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
                 lines.append(f"  {error['msg'].removeprefix('Value error, ')}")
                 continue
             name = ".".join(str(part) for part in error["loc"])
-            env = "METERWALL_" + "__".join(str(p).upper() for p in error["loc"])
-            lines.append(f"  {name} (env {env}): {error['msg']}")
+            lines.append(f"  {name}{_source(error['loc'], toml, path)}: {error['msg']}")
         raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None

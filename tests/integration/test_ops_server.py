@@ -218,3 +218,47 @@ def test_bad_settings_stop_the_start_with_a_message_and_status_2(
     assert done.returncode == 2, done.stderr
     assert named in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_busy_port_fails_before_listening_with_a_hint(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        started = time.monotonic()
+        done = meterwall("serve", "--port", port, env=environment(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert "--port" in done.stderr
+    assert "listening" not in done.stdout, "no 'listening' line for a server that cannot listen"
+    assert time.monotonic() - started < 30
+
+
+def test_links_follow_the_port_when_no_public_url_is_set(tmp_path: Path) -> None:
+    seed(tmp_path)
+    env = environment(tmp_path)
+    del env["METERWALL_PUBLIC_URL"]
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meterwall", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert process.poll() is None, "the server stopped"
+            try:
+                feed = httpx.get(f"http://127.0.0.1:{port}/feed.xml", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert f"http://127.0.0.1:{port}/articles/" in feed.text
+        assert ":8000" not in feed.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)

@@ -10,10 +10,12 @@ requests in flight finish, for at most ``ops.graceful_shutdown_seconds``.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -75,6 +77,23 @@ def multiprocess_metrics(workers: int) -> Iterator[str | None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def port_free(host: str, port: int) -> None:
+    """:class:`SettingsError` unless ``host:port`` can be listened on, said before starting."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: an address in TIME_WAIT from a previous run is not "in use".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise SettingsError(
+                    f"port {port} on {host} is already in use: stop what uses it, "
+                    "or choose another port with --port"
+                ) from None
+            raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def _migrate(settings: Settings) -> None:
     try:
         upgrade(settings.resolved_database_url)
@@ -109,6 +128,7 @@ def serve(
     import uvicorn
 
     configure_logging(settings.ops.log_format, settings.ops.log_level)
+    port_free(host, port)
     prepare(settings, overrides, workers)
     plural = "s" if workers != 1 else ""
     print(
