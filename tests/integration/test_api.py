@@ -189,12 +189,11 @@ async def test_openapi_document_describes_what_the_api_answers(api: httpx.AsyncC
     assert spec["openapi"].startswith("3.1")
     assert set(spec["paths"]) == {ACCESS, ARTICLE}
     answer = (await api.post(ACCESS, json=ask())).json()
-    decision = spec["components"]["schemas"]["Decision"]
-    assert set(decision["required"]) <= set(answer)
-    for name in ("decision", "meter", "copy"):
-        assert set(decision["properties"][name]["required"]) <= set(answer[name])
-    outcomes = decision["properties"]["decision"]["properties"]["outcome"]["enum"]
-    assert answer["decision"]["outcome"] in outcomes
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["DecisionResponse"]["required"]) <= set(answer)
+    for name, model in (("decision", "DecisionOut"), ("meter", "MeterOut"), ("copy", "CopyOut")):
+        assert set(schemas[model]["required"]) <= set(answer[name])
+    assert answer["decision"]["outcome"] in schemas["DecisionOut"]["properties"]["outcome"]["enum"]
 
 
 async def test_snippet_and_styles_are_served(api: httpx.AsyncClient) -> None:

@@ -14,15 +14,14 @@ documents both.  Every answer depends on the reader, so every answer is
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from meterwall.access.model import (
-    AccessLevel,
     ArticleAccess,
     Decision,
     ReaderState,
@@ -34,7 +33,18 @@ from meterwall.content.teaser import lede
 from meterwall.gateway.insert import SNIPPET, stylesheet
 from meterwall.gateway.page import normalise_url
 from meterwall.gateway.upstream import UpstreamError
+from meterwall.web.api_models import (
+    MAX_REQUEST_BYTES,
+    AccessRequest,
+    CopyOut,
+    DecisionOut,
+    DecisionResponse,
+    LinksOut,
+    MeterOut,
+    OfferOut,
+)
 from meterwall.web.client import request_facts
+from meterwall.web.openapi import openapi
 from meterwall.web.reader import Visitor
 from meterwall.web.views import offer_view, wording
 
@@ -43,45 +53,6 @@ if TYPE_CHECKING:
     from meterwall.gateway.proxy import Gateway
 
 PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Cookie, Origin"}
-MAX_REQUEST_BYTES = 16 * 1024
-
-
-class ArticleIn(BaseModel):
-    """The article a caller asks about."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=2048)
-    access: AccessLevel = AccessLevel.METERED
-    section: str = Field("", max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=100)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        is_url = value[:8].casefold().startswith(("http://", "https://"))
-        return normalise_url(value) if is_url else value
-
-    def facts(self) -> ArticleAccess:
-        """The access facts the caller gave."""
-        return ArticleAccess(
-            id=self.id,
-            access=self.access,
-            section=self.section.strip().casefold(),
-            tags=frozenset(t.strip().casefold() for t in self.tags if t.strip()),
-        )
-
-
-class AccessRequest(BaseModel):
-    """The body of ``POST /api/v1/access`` and ``POST /api/v1/article``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    article: ArticleIn
-    reader_token: str | None = Field(None, max_length=512)
 
 
 class ApiError(Exception):
@@ -170,41 +141,37 @@ async def decision_json(
     limit = getattr(decision, "limit", None)
     words = wording(live.copy, decision, settings.site_name)
     resets = meter_window(live.policy, services.clock()).resets_at
-    return {
-        "article_id": article_id,
-        "decision": {
-            "outcome": decision.outcome,
-            "full_text": shows_full_text(decision),
-            "reason": getattr(decision, "reason", None),
-            "premium": bool(getattr(decision, "premium", False)),
-        },
-        "meter": {
-            "used": used,
-            "limit": limit,
-            "remaining": max(limit - used, 0) if used is not None and limit is not None else None,
-            "resets_at": resets.isoformat() if resets is not None else None,
-        },
-        "copy": {
-            "banner": words.banner,
-            "banner_link": words.banner_link,
-            "heading": words.heading,
-            "body": words.body,
-            "subscribe_cta": words.subscribe_cta,
-            "offers_heading": words.offers_heading,
-        },
-        "offers": [
-            {
-                "id": o.id,
-                "name": o.name,
-                "price": o.price,
-                "interval": o.interval,
-                "line": o.line,
-                "trial": o.trial,
-            }
+    answer = DecisionResponse(
+        article_id=article_id,
+        decision=DecisionOut(
+            outcome=decision.outcome,
+            full_text=shows_full_text(decision),
+            reason=getattr(decision, "reason", None),
+            premium=bool(getattr(decision, "premium", False)),
+        ),
+        meter=MeterOut(
+            used=used,
+            limit=limit,
+            remaining=max(limit - used, 0) if used is not None and limit is not None else None,
+            resets_at=resets.isoformat() if resets is not None else None,
+        ),
+        copy_=CopyOut(
+            banner=words.banner,
+            banner_link=words.banner_link,
+            heading=words.heading,
+            body=words.body,
+            subscribe_cta=words.subscribe_cta,
+            offers_heading=words.offers_heading,
+        ),
+        offers=[
+            OfferOut(
+                id=o.id, name=o.name, price=o.price, interval=o.interval, line=o.line, trial=o.trial
+            )
             for o in (offer_view(offer) for offer in live.offers)
         ],
-        "links": {"subscribe": settings.proxy.subscribe_url, "register": "/account/login"},
-    }
+        links=LinksOut(subscribe=settings.proxy.subscribe_url, register_="/account/login"),
+    )
+    return answer.model_dump(mode="json", by_alias=True, exclude={"reader_token"})
 
 
 def _finish(
@@ -306,7 +273,8 @@ async def preflight(request: Request) -> Response:
 
 async def openapi_document(request: Request) -> Response:
     """``GET /api/openapi.json``: the API's OpenAPI 3.1 description."""
-    return JSONResponse(openapi(_services(request).settings.public_url))
+    services = _services(request)
+    return JSONResponse(openapi(services.settings.public_url, services.identity.name))
 
 
 async def snippet(_request: Request) -> Response:
@@ -338,184 +306,3 @@ def routes() -> list[BaseRoute]:
         Route("/_meterwall/meterwall.js", snippet, name="snippet"),
         Route("/_meterwall/meterwall.css", snippet_css, name="snippet_css"),
     ]
-
-
-def _schema_ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def openapi(server: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the decision API."""
-    nullable_int = {"type": ["integer", "null"]}
-    request_body = {
-        "required": True,
-        "content": {"application/json": {"schema": _schema_ref("AccessRequest")}},
-    }
-    error = {
-        "description": "The request was not understood; ``detail`` says why.",
-        "content": {"application/json": {"schema": _schema_ref("Error")}},
-    }
-    outcome: list[Literal["granted", "metered", "regwall", "paywall", "crawler"]] = [
-        "granted",
-        "metered",
-        "regwall",
-        "paywall",
-        "crawler",
-    ]
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "meterwall decision API",
-            "version": "1",
-            "description": (
-                "Ask what a reader may see of an article. The reader is named by the "
-                "meterwall cookie, or by `reader_token` (send it, even as null, to use tokens; "
-                "the answer then carries the token to keep). Answers never contain gated text: "
-                "`/api/v1/article` returns `body_html` only when the decision allows."
-            ),
-        },
-        "servers": [{"url": server}],
-        "paths": {
-            "/api/v1/access": {
-                "post": {
-                    "operationId": "decideAccess",
-                    "summary": "Decide access and count the meter; no article text.",
-                    "requestBody": request_body,
-                    "responses": {
-                        "200": {
-                            "description": "The decision, meter, copy and offers.",
-                            "content": {"application/json": {"schema": _schema_ref("Decision")}},
-                        },
-                        "400": error,
-                        "413": error,
-                    },
-                }
-            },
-            "/api/v1/article": {
-                "post": {
-                    "operationId": "articleForReader",
-                    "summary": "The decision, with the body only when the reader may read it.",
-                    "requestBody": request_body,
-                    "responses": {
-                        "200": {
-                            "description": "The decision, the teaser and (when allowed) the body.",
-                            "content": {
-                                "application/json": {"schema": _schema_ref("ArticleForReader")}
-                            },
-                        },
-                        "400": error,
-                        "404": error,
-                        "413": error,
-                    },
-                }
-            },
-        },
-        "components": {
-            "schemas": {
-                "AccessRequest": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["article"],
-                    "properties": {
-                        "article": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["id"],
-                            "properties": {
-                                "id": {
-                                    "type": "string",
-                                    "maxLength": 2048,
-                                    "description": "The canonical URL (or the store id).",
-                                },
-                                "access": {
-                                    "type": "string",
-                                    "enum": ["free", "metered", "premium"],
-                                    "default": "metered",
-                                },
-                                "section": {"type": "string", "maxLength": 200},
-                                "tags": {"type": "array", "items": {"type": "string"}},
-                            },
-                        },
-                        "reader_token": {"type": ["string", "null"], "maxLength": 512},
-                    },
-                },
-                "Decision": {
-                    "type": "object",
-                    "required": ["article_id", "decision", "meter", "copy", "offers", "links"],
-                    "properties": {
-                        "article_id": {"type": "string"},
-                        "decision": {
-                            "type": "object",
-                            "required": ["outcome", "full_text", "reason", "premium"],
-                            "properties": {
-                                "outcome": {"type": "string", "enum": outcome},
-                                "full_text": {"type": "boolean"},
-                                "reason": {"type": ["string", "null"]},
-                                "premium": {"type": "boolean"},
-                            },
-                        },
-                        "meter": {
-                            "type": "object",
-                            "required": ["used", "limit", "remaining", "resets_at"],
-                            "properties": {
-                                "used": nullable_int,
-                                "limit": nullable_int,
-                                "remaining": nullable_int,
-                                "resets_at": {"type": ["string", "null"], "format": "date-time"},
-                            },
-                        },
-                        "copy": {
-                            "type": "object",
-                            "required": [
-                                "banner",
-                                "banner_link",
-                                "heading",
-                                "body",
-                                "subscribe_cta",
-                                "offers_heading",
-                            ],
-                            "additionalProperties": {"type": "string"},
-                        },
-                        "offers": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["id", "name", "price", "interval", "line", "trial"],
-                                "additionalProperties": {"type": "string"},
-                            },
-                        },
-                        "links": {
-                            "type": "object",
-                            "required": ["subscribe", "register"],
-                            "additionalProperties": {"type": "string"},
-                        },
-                        "reader_token": {
-                            "type": "string",
-                            "description": "Present when the request named `reader_token`.",
-                        },
-                    },
-                },
-                "ArticleForReader": {
-                    "allOf": [
-                        _schema_ref("Decision"),
-                        {
-                            "type": "object",
-                            "required": ["teaser_html", "body_html"],
-                            "properties": {
-                                "teaser_html": {"type": "string"},
-                                "body_html": {
-                                    "type": ["string", "null"],
-                                    "description": "Null unless the decision allows full text.",
-                                },
-                            },
-                        },
-                    ]
-                },
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "detail"],
-                    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-                },
-            }
-        },
-    }
