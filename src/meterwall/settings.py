@@ -217,7 +217,10 @@ class AdminSettings(BaseModel):
 
     session_hours: int = Field(12, ge=1, le=720)
     login_failures_allowed: int = Field(10, ge=1, le=1_000)
-    """Failed sign-ins per email address, and per client IP, per 15 minutes."""
+    """Failed sign-ins per email address, and per client network, per 15 minutes."""
+    require_second_factor: bool = False
+    """Require a one-time code (TOTP) at every staff sign-in.  Every staff member can edit
+    the policy, so when on, each must enrol at ``/admin/second-factor`` before anything else."""
     policy_refresh_seconds: float = Field(5, ge=0, le=3_600)
     """How long a worker keeps the active policy before checking for a newer version."""
     experiment_min_readers: int = Field(1_000, ge=10, le=10_000_000)
