@@ -118,7 +118,11 @@ class AccountSettings(BaseModel):
 
     login_link_minutes: int = Field(10, ge=1, le=60)
     login_links_per_email_per_hour: int = Field(5, ge=1, le=1_000)
+    """Login e-mails per inbox per hour (``a+1@`` and ``a+2@`` are one inbox)."""
+    login_links_per_inbox_per_day: int = Field(10, ge=1, le=10_000)
+    """Login e-mails per inbox per day, however they are spread over the hours."""
     login_links_per_ip_per_hour: int = Field(20, ge=1, le=10_000)
+    """Login e-mails asked for from one client network (IPv4 address, IPv6 /64) per hour."""
     session_days: int = Field(90, ge=1, le=400)
     max_sessions: int = Field(0, ge=0, le=1_000)
     """Concurrent sessions per account; 0 means no cap.  Past the cap the

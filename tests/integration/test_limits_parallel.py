@@ -14,13 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.admin import staff as staff_module
 from meterwall.admin.staff import StaffDirectory, TooManyAttempts
+from meterwall.identity.loginlinks import LoginLinks, TooManyLinks
+from meterwall.settings import AccountSettings
 from meterwall.storage.counters import Budget, Counters
 from meterwall.storage.engine import create_engine
 from meterwall.storage.migrate import upgrade
+from meterwall.storage.schema import login_tokens
 from tests.backends import empty_database
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -131,3 +135,65 @@ async def test_a_successful_sign_in_gives_its_attempt_back(engine: AsyncEngine) 
     with pytest.raises(PermissionError):
         await directory.authenticate("editor@example.com", "wrong", "10.0.0.1", NOW)
     await directory.authenticate("editor@example.com", PASSWORD, "10.0.0.1", NOW)
+
+
+def _links(engine: AsyncEngine, **limits: int) -> LoginLinks:
+    return LoginLinks(engine, AccountSettings(**limits), "https://news.example")
+
+
+async def _issue(links: LoginLinks, email: str, ip: str, now: datetime = NOW) -> bool:
+    try:
+        await links.issue(email, ip, "/account", now)
+    except TooManyLinks:
+        return False
+    return True
+
+
+async def test_100_parallel_login_mails_to_one_inbox_send_the_hourly_limit(
+    engine: AsyncEngine,
+) -> None:
+    links = _links(engine, login_links_per_email_per_hour=5, login_links_per_ip_per_hour=1_000)
+    # Plus-tags and three client addresses, as in the reported burst: still one inbox.
+    sent = await asyncio.gather(
+        *(_issue(links, f"reader+{n}@example.com", f"10.0.0.{n % 3}") for n in range(100))
+    )
+    assert sum(sent) == 5
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(login_tokens))).scalar()
+    assert stored == 5
+
+
+async def test_gmail_dots_and_domains_are_one_inbox(engine: AsyncEngine) -> None:
+    links = _links(engine, login_links_per_email_per_hour=3, login_links_per_ip_per_hour=1_000)
+    spellings = ["j.doe@gmail.com", "jdoe@googlemail.com", "j.d.o.e+x@gmail.com", "jdoe@gmail.com"]
+    sent = [await _issue(links, email, "10.0.0.1") for email in spellings]
+    assert sent == [True, True, True, False]
+    assert await _issue(links, "j.doe@example.com", "10.0.0.1"), "dots count elsewhere"
+
+
+async def test_the_daily_cap_holds_across_hours(engine: AsyncEngine) -> None:
+    links = _links(
+        engine,
+        login_links_per_email_per_hour=5,
+        login_links_per_inbox_per_day=8,
+        login_links_per_ip_per_hour=1_000,
+    )
+    start = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
+    sent = 0
+    for hour in range(6):
+        at = start + timedelta(hours=hour)
+        results = await asyncio.gather(
+            *(_issue(links, f"reader+{n}@example.com", "10.0.0.1", at) for n in range(20))
+        )
+        sent += sum(results)
+    assert sent == 8
+
+
+async def test_100_parallel_login_mails_from_one_network_send_the_network_limit(
+    engine: AsyncEngine,
+) -> None:
+    links = _links(engine, login_links_per_ip_per_hour=20)
+    sent = await asyncio.gather(
+        *(_issue(links, f"reader{n}@example.com", f"2001:db8::{n:x}") for n in range(100))
+    )
+    assert sum(sent) == 20

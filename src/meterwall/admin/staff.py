@@ -201,10 +201,6 @@ class StaffDirectory:
                 update(staff_users).where(staff_users.c.id == user.id).values(totp_secret=secret)
             )
 
-    async def purge(self, now: datetime) -> int:
-        """Forget sign-in counts whose window has ended; how many went."""
-        return await self._counters.purge(now)
-
     async def start_session(
         self, user: StaffUser, ip: str, now: datetime, lifetime: timedelta
     ) -> str:
