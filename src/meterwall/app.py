@@ -170,6 +170,7 @@ def build_services(settings: Settings) -> Services:
             settings.meter_failure,
             metrics=metrics,
             policies=policies.policy_for,
+            new_readers_per_network=settings.new_readers_per_network_per_hour,
         ),
         identity=ReaderIdentity(
             ReaderCookie(keys),

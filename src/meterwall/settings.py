@@ -311,6 +311,11 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     cache: CacheSettings = CacheSettings()
     meter_failure: Literal["open", "closed"] = "closed"
+    new_readers_per_network_per_hour: int = Field(0, ge=0, le=10_000_000)
+    """Distinct anonymous readers per client network (IPv4 address, IPv6 /64) whose reads are
+    metered each hour; past it, a new reader from that network gets the teaser.  0 (the
+    default) turns it off.  Offices, schools and carrier-grade NAT put many readers behind one
+    address: set it well above their numbers, or leave it off."""
     meter_store: Literal["sql", "redis"] = "sql"
     redis_url: str = ""
     redis_cluster: bool = False
