@@ -162,6 +162,8 @@ class StripeSettings(BaseModel):
     api_version: str = "2024-06-20"
     past_due_grace_days: int = Field(7, ge=0, le=60)
     timeout_seconds: float = Field(20, gt=0, le=120)
+    webhook_retention_days: int = Field(30, ge=1, le=3_650)
+    """Stored webhook deliveries (raw payloads) are deleted this many days after arrival."""
 
     @field_validator("api_base", "js_url")
     @classmethod

@@ -68,7 +68,7 @@ async def test_a_window_ends(engine: AsyncEngine) -> None:
     assert await counters.take([(budget, "x")], NOW)
     assert not await counters.take([(budget, "x")], NOW)
     assert await counters.take([(budget, "x")], NOW + timedelta(minutes=15))
-    assert await counters.purge(NOW + timedelta(minutes=16)) == 1
+    assert await counters.purge_expired(NOW + timedelta(minutes=16)) == 1
 
 
 async def test_200_parallel_staff_guesses_check_at_most_the_limit(

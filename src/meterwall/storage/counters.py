@@ -95,7 +95,7 @@ class Counters:
         async with write_transaction(self._engine) as conn:
             await conn.execute(delete(rate_counters).where(rate_counters.c.key == key))
 
-    async def purge(self, now: datetime) -> int:
+    async def purge_expired(self, now: datetime) -> int:
         """Delete counters whose window ended before ``now``; how many went."""
         async with write_transaction(self._engine) as conn:
             result = await conn.execute(
