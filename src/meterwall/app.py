@@ -51,6 +51,7 @@ from meterwall.ops.metrics import Metrics
 from meterwall.ops.middleware import RequestObserver
 from meterwall.ops.routes import ops_routes
 from meterwall.settings import Settings
+from meterwall.storage.counters import Counters
 from meterwall.storage.engine import create_engine
 from meterwall.storage.migrate import upgrade
 from meterwall.web.api import routes as api_routes
@@ -144,7 +145,7 @@ def build_services(settings: Settings) -> Services:
     accounts = AccountStore(engine)
     gateway = build_gateway(settings)
     billing_store = BillingStore(engine)
-    billing = BillingService(settings, billing_store, accounts, gateway)
+    billing = BillingService(settings, billing_store, accounts, gateway, Counters(engine))
     members = Members(
         accounts,
         AnonymousAwareSessionStore(engine, settings.accounts),

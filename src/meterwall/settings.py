@@ -162,6 +162,10 @@ class StripeSettings(BaseModel):
     api_version: str = "2024-06-20"
     past_due_grace_days: int = Field(7, ge=0, le=60)
     timeout_seconds: float = Field(20, gt=0, le=120)
+    coupon_tries_per_hour: int = Field(10, ge=1, le=1_000)
+    """Coupon codes one account may try per hour, right or wrong."""
+    card_forms_per_hour: int = Field(20, ge=1, le=1_000)
+    """Card forms (Stripe SetupIntents) one account may start per hour."""
     webhook_retention_days: int = Field(30, ge=1, le=3_650)
     """Stored webhook deliveries (raw payloads) are deleted this many days after arrival."""
 
