@@ -11,13 +11,14 @@ transaction begins with ``BEGIN IMMEDIATE``), so parallel requests can never
 take more than the limit between them, however they interleave.
 
 Several budgets (per email and per address) are taken all or nothing in one
-transaction, in a fixed order so that two requests never wait on each other.
+transaction, in a fixed order so that two requests can never deadlock.
 Windows are fixed (aligned to the Unix epoch), so at a window's boundary a
 client may spend one window's budget at its end and the next one's at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,12 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from meterwall.storage.schema import rate_counters
 from meterwall.storage.transactions import write_transaction
 
-MAX_SUBJECT = 320
-
 
 @dataclass(frozen=True, slots=True)
 class Budget:
-    """At most ``limit`` units per subject in each ``window``; ``name`` keeps budgets apart."""
+    """At most ``limit`` units per subject in each ``window``; ``name`` keeps budgets apart.
+
+    The subject (an email address, a client network) is stored only as a digest.
+    """
 
     name: str
     limit: int
@@ -45,7 +47,8 @@ class Budget:
         seconds = int(self.window.total_seconds())
         start = int(now.timestamp()) // seconds * seconds
         ends = datetime.fromtimestamp(start + seconds, UTC)
-        return f"{self.name}:{start}:{subject[:MAX_SUBJECT]}", ends
+        digest = hashlib.blake2b(subject.encode(), digest_size=16, person=b"mw-limit").hexdigest()
+        return f"{self.name}:{start}:{digest}", ends
 
 
 class _Spent(Exception):
