@@ -122,7 +122,11 @@ def confirm_card(
     return {"status": response.status_code, **response.json()}
 
 
-_SECRET_ATTR = re.compile(r'data-client-secret="([^"]+)"')
+async def card_step(
+    client: httpx.AsyncClient, offer: str, csrf: str, coupon: str = ""
+) -> httpx.Response:
+    """What checkout.js does when the form is submitted: ask for the card step's intent."""
+    return await client.post(f"/checkout/{offer}/intent", data={"csrf": csrf, "coupon": coupon})
 
 
 async def subscribe(
@@ -132,13 +136,16 @@ async def subscribe(
     card: str = GOOD_CARD,
     coupon: str = "",
 ) -> httpx.Response:
-    """Open the checkout, confirm a card like Stripe.js would, and post the form."""
+    """Open the checkout, submit it as checkout.js does (the card step, a card confirmed
+    like Stripe.js would), and post the form.  A refused card step is returned as it is."""
     page = await client.get(f"/checkout/{offer}")
     assert page.status_code == 200, page.text
-    secret = _SECRET_ATTR.search(page.text)
-    assert secret
-    confirmed = confirm_card(emulator, secret.group(1), card)
+    step = await card_step(client, offer, csrf_of(page.text), coupon)
+    if step.status_code != 200:
+        return step
+    secret = step.json()["client_secret"]
+    confirmed = confirm_card(emulator, secret, card)
     data = {"csrf": csrf_of(page.text), "setup_intent": confirmed.get("id", ""), "coupon": coupon}
     if confirmed["status"] != 200:
-        data["setup_intent"] = secret.group(1).split("_secret_")[0]
+        data["setup_intent"] = secret.split("_secret_")[0]
     return await client.post(f"/checkout/{offer}", data=data)

@@ -52,6 +52,7 @@ from meterwall.ops.metrics import Metrics
 from meterwall.ops.middleware import RequestObserver
 from meterwall.ops.routes import ops_routes
 from meterwall.settings import Settings
+from meterwall.storage.counters import Counters
 from meterwall.storage.engine import create_engine
 from meterwall.storage.migrate import upgrade
 from meterwall.web.api import routes as api_routes
@@ -145,7 +146,7 @@ def build_services(settings: Settings) -> Services:
     accounts = AccountStore(engine)
     gateway = build_gateway(settings)
     billing_store = BillingStore(engine)
-    billing = BillingService(settings, billing_store, accounts, gateway)
+    billing = BillingService(settings, billing_store, accounts, gateway, Counters(engine))
     members = Members(
         accounts,
         AnonymousAwareSessionStore(engine, settings.accounts),
@@ -171,6 +172,7 @@ def build_services(settings: Settings) -> Services:
             settings.meter_failure,
             metrics=metrics,
             policies=policies.policy_for,
+            new_readers_per_network=settings.new_readers_per_network_per_hour,
         ),
         identity=ReaderIdentity(
             ReaderCookie(keys),

@@ -76,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _demo_payments(settings: Settings, overrides: dict[str, object]) -> LocalStripe | None:
     """Start localstripe for the demo (unless real Stripe keys are configured)."""
-    from meterwall.billing.emulator import LocalStripe, available
+    from meterwall.billing.emulator import LocalStripe, available, demo_webhook_secret
 
     if settings.stripe.enabled:
         return None
@@ -85,7 +85,7 @@ def _demo_payments(settings: Settings, overrides: dict[str, object]) -> LocalStr
         return None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     emulator = LocalStripe(state=settings.data_dir / "localstripe.pickle").start()
-    secret = "whsec_meterwall_demo"  # noqa: S105 - signs the local emulator's webhooks only
+    secret = demo_webhook_secret(settings.data_dir)
     emulator.configure_webhook(f"{settings.public_url}/webhooks/stripe", secret)
     overrides["stripe"] = {
         "secret_key": "sk_test_meterwall_demo",

@@ -127,7 +127,11 @@ class AccountSettings(BaseModel):
 
     login_link_minutes: int = Field(10, ge=1, le=60)
     login_links_per_email_per_hour: int = Field(5, ge=1, le=1_000)
+    """Login e-mails per inbox per hour (``a+1@`` and ``a+2@`` are one inbox)."""
+    login_links_per_inbox_per_day: int = Field(10, ge=1, le=10_000)
+    """Login e-mails per inbox per day, however they are spread over the hours."""
     login_links_per_ip_per_hour: int = Field(20, ge=1, le=10_000)
+    """Login e-mails asked for from one client network (IPv4 address, IPv6 /64) per hour."""
     session_days: int = Field(90, ge=1, le=400)
     max_sessions: int = Field(0, ge=0, le=1_000)
     """Concurrent sessions per account; 0 means no cap.  Past the cap the
@@ -167,6 +171,12 @@ class StripeSettings(BaseModel):
     api_version: str = "2024-06-20"
     past_due_grace_days: int = Field(7, ge=0, le=60)
     timeout_seconds: float = Field(20, gt=0, le=120)
+    coupon_tries_per_hour: int = Field(10, ge=1, le=1_000)
+    """Coupon codes one account may try per hour, right or wrong."""
+    card_forms_per_hour: int = Field(20, ge=1, le=1_000)
+    """Card forms (Stripe SetupIntents) one account may start per hour."""
+    webhook_retention_days: int = Field(30, ge=1, le=3_650)
+    """Stored webhook deliveries (raw payloads) are deleted this many days after arrival."""
 
     @field_validator("api_base", "js_url")
     @classmethod
@@ -228,7 +238,10 @@ class AdminSettings(BaseModel):
 
     session_hours: int = Field(12, ge=1, le=720)
     login_failures_allowed: int = Field(10, ge=1, le=1_000)
-    """Failed sign-ins per email address, and per client IP, per 15 minutes."""
+    """Failed sign-ins per email address, and per client network, per 15 minutes."""
+    require_second_factor: bool = False
+    """Require a one-time code (TOTP) at every staff sign-in.  Every staff member can edit
+    the policy, so when on, each must enrol at ``/admin/second-factor`` before anything else."""
     policy_refresh_seconds: float = Field(5, ge=0, le=3_600)
     """How long a worker keeps the active policy before checking for a newer version."""
     experiment_min_readers: int = Field(1_000, ge=10, le=10_000_000)
@@ -315,6 +328,11 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     cache: CacheSettings = CacheSettings()
     meter_failure: Literal["open", "closed"] = "closed"
+    new_readers_per_network_per_hour: int = Field(0, ge=0, le=10_000_000)
+    """Distinct anonymous readers per client network (IPv4 address, IPv6 /64) whose reads are
+    metered each hour; past it, a new reader from that network gets the teaser.  0 (the
+    default) turns it off.  Offices, schools and carrier-grade NAT put many readers behind one
+    address: set it well above their numbers, or leave it off."""
     meter_store: Literal["sql", "redis"] = "sql"
     redis_url: str = ""
     redis_cluster: bool = False

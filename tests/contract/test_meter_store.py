@@ -225,6 +225,39 @@ async def test_parallel_rereads_of_one_article_count_it_once(store: MeterStore) 
     assert set(results) == {MeterState(used=1, counted=True)}
 
 
+def network() -> str:
+    """A client network no other test uses."""
+    return f"203.0.113.{uuid.uuid4().int % 250}/{uuid.uuid4().hex[:8]}"
+
+
+async def test_admit_lets_in_distinct_readers_up_to_the_budget(store: MeterStore) -> None:
+    """ATTACKS.md row 31: new anonymous readers per client network per hour."""
+    net = network()
+    first, second, third = reader(), reader(), reader()
+    assert await store.admit(net, first, 2, NOW)
+    assert await store.admit(net, second, 2, NOW)
+    assert not await store.admit(net, third, 2, NOW)
+    assert await store.admit(net, first, 2, NOW + timedelta(minutes=5)), "admitted readers stay"
+    assert await store.admit(network(), third, 2, NOW), "networks are independent"
+    assert await store.admit(net, third, 2, NOW + timedelta(hours=1)), "a new hour, a new budget"
+
+
+async def test_admit_with_a_zero_budget_admits_nobody(store: MeterStore) -> None:
+    assert not await store.admit(network(), reader(), 0, NOW)
+
+
+async def test_admit_never_touches_a_readers_meter(store: MeterStore) -> None:
+    who = reader()
+    assert await store.admit(network(), who, 5, NOW)
+    assert await store.counted(who, month()) == []
+
+
+async def test_parallel_new_readers_get_exactly_the_budget(store: MeterStore) -> None:
+    net = network()
+    results = await asyncio.gather(*(store.admit(net, reader(), 7, NOW) for _ in range(100)))
+    assert sum(results) == 7
+
+
 class Model:
     """The meter as the port describes it: per reader, article -> second it counted."""
 

@@ -122,12 +122,12 @@ async def test_wrong_credentials_and_a_forged_sign_in_form(app_factory: Callable
             "/admin/login", data={"csrf": token, "email": STAFF_EMAIL, "password": "nope"}
         )
         assert wrong.status_code == 400
-        assert "Wrong email or password." in wrong.text
+        assert "Wrong email, password or one-time code." in wrong.text
         unknown = await client.post(
             "/admin/login",
             data={"csrf": token, "email": "who@example.com", "password": STAFF_PASSWORD},
         )
-        assert "Wrong email or password." in unknown.text
+        assert "Wrong email, password or one-time code." in unknown.text
         forged = await client.post(
             "/admin/login",
             data={"csrf": "forged", "email": STAFF_EMAIL, "password": STAFF_PASSWORD},

@@ -59,6 +59,7 @@ from tests.accounts_support import (
     PUBLISHABLE,
     SECRET,
     WEBHOOK_SECRET,
+    card_step,
     csrf_of,
     localstripe_fixture,  # noqa: F401 - the emulator fixture
 )
@@ -82,7 +83,6 @@ FATES = ("active", "ending", "canceled")
 """What each customer's subscription has become at Stripe by the time the load starts."""
 
 _TOKEN = re.compile(r"/account/confirm\?token=([A-Za-z0-9_-]+)")
-_CLIENT_SECRET = re.compile(r'data-client-secret="([^"]+)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +276,7 @@ async def subscribed_at_stripe(
     account = await service.accounts.get_or_create(
         f"crash-{n}-{uuid.uuid4().hex[:6]}@example.com", now
     )
-    intent = await service.start_checkout(account, offer)
+    intent = await service.start_checkout(account, offer, datetime.now(UTC))
     confirmed = await gateway.setup_intent(await confirm_card(emulator, intent.client_secret))
     customer, method_id = confirmed.customer_id, confirmed.payment_method_id
     assert customer is not None
@@ -355,9 +355,9 @@ async def checkout(
     await asyncio.sleep(delay)
     try:
         page = await client.get(f"/checkout/{OFFER}")
-        secret = _CLIENT_SECRET.search(page.text)
-        assert secret is not None, page.text
-        setup_intent = await confirm_card(emulator, secret.group(1))
+        step = await card_step(client, OFFER, csrf_of(page.text))
+        assert step.status_code == 200, step.text
+        setup_intent = await confirm_card(emulator, step.json()["client_secret"])
         done = await client.post(
             f"/checkout/{OFFER}",
             data={"csrf": csrf_of(page.text), "setup_intent": setup_intent, "coupon": ""},

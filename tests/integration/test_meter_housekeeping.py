@@ -22,7 +22,7 @@ from meterwall.access.model import CalendarMonth, Policy
 from meterwall.access.policy import meter_window
 from meterwall.cli import main
 from meterwall.identity.accounts import meter_key
-from meterwall.metering.housekeeping import MeterPurger, build_meter_purger
+from meterwall.metering.housekeeping import MeterPurger, build_meter_purger, purgeables
 from meterwall.metering.sql import SqlMeterStore
 from meterwall.storage.engine import create_engine
 from meterwall.storage.migrate import upgrade
@@ -158,7 +158,9 @@ def test_no_periodic_purge_when_switched_off_or_on_redis(tmp_path: Path) -> None
     off = make_settings(tmp_path, meter_purge_interval_seconds=0)
     on_redis = make_settings(tmp_path, meter_store="redis", redis_url="redis://127.0.0.1:1/0")
     assert build_meter_purger(off, engine, lambda: NOW) is None
-    assert build_meter_purger(on_redis, engine, lambda: NOW) is None
+    assert build_meter_purger(on_redis, engine, lambda: NOW) is not None
+    # With Redis, the round still purges limit counters and webhook payloads, not the meter.
+    assert not any(isinstance(s, SqlMeterStore) for s in purgeables(on_redis, engine).stores)
     hourly = build_meter_purger(make_settings(tmp_path), engine, lambda: NOW)
     assert hourly is not None and not hourly.running
 
@@ -189,8 +191,8 @@ async def test_a_failed_purge_is_logged_and_the_next_round_still_runs(
             await asyncio.sleep(0.01)
         await purger.stop()
     assert store.calls >= 3 and not purger.running
-    assert "meter purge failed: connection refused" in caplog.text
-    assert "purged 2 expired meter row(s)" in caplog.text
+    assert "housekeeping purge failed: connection refused" in caplog.text
+    assert "purged 2 expired row(s)" in caplog.text
 
 
 @pytest.fixture
@@ -223,7 +225,7 @@ def test_the_purge_command_deletes_expired_rows_only(
 
     kept = asyncio.run(seed())
     assert main(["meter", "purge"]) == 0
-    assert "deleted 2 expired meter row(s)" in capsys.readouterr().out
+    assert "deleted 2 expired row(s)" in capsys.readouterr().out
 
     async def left() -> set[tuple[str, str]]:
         engine = create_engine(url)
@@ -234,16 +236,19 @@ def test_the_purge_command_deletes_expired_rows_only(
 
     assert asyncio.run(left()) == kept
     assert main(["meter", "purge"]) == 0
-    assert "deleted 0 expired meter row(s)" in capsys.readouterr().out
+    assert "deleted 0 expired row(s)" in capsys.readouterr().out
 
 
-def test_the_purge_command_on_redis_has_nothing_to_do(
+def test_the_purge_command_on_redis_leaves_the_meter_to_redis(
     cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("METERWALL_METER_STORE", "redis")
     monkeypatch.setenv("METERWALL_REDIS_URL", "redis://127.0.0.1:1/0")
+    upgrade(f"sqlite+aiosqlite:///{(cli_env / 'meterwall.db').resolve()}")
     assert main(["meter", "purge"]) == 0
-    assert "Redis, which expires it by itself" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Redis, which expires it by itself" in out
+    assert "deleted 0 expired row(s)" in out
 
 
 def test_the_purge_command_explains_an_unreachable_database(

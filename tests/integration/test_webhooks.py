@@ -223,3 +223,25 @@ async def test_a_processing_error_is_kept_on_the_row_and_retried(
         assert again.status_code == 503
         [row] = await _rows(app, webhook_events)
         assert row.attempts == 2
+
+
+async def test_stored_payloads_are_purged_after_the_retention_period(
+    app_factory: Callable[..., Any], clock: Any
+) -> None:
+    app = await app_factory(stripe={"webhook_secret": WEBHOOK_SECRET, "webhook_retention_days": 30})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        old = _event("evt_old", "customer.created", {"id": "cus_1"})
+        assert (await _deliver(client, old, clock)).status_code == 200
+        clock.now += timedelta(days=29)
+        new = _event("evt_new", "customer.created", {"id": "cus_2"})
+        assert (await _deliver(client, new, clock)).status_code == 200
+        clock.now += timedelta(days=2)
+        await app.state.meter_purger.purge()
+        assert [r.id for r in await _rows(app, webhook_events)] == ["evt_new"]
+        # The forgotten event cannot come back: its signature is long out of date.
+        replayed = await _deliver(
+            client, old, clock, header=signature_header(old, WEBHOOK_SECRET, 0)
+        )
+        assert replayed.status_code == 400

@@ -123,7 +123,9 @@ class ReaderState:
 
     ``search_referral`` says the request arrived from a search engine (by the
     Referer header, which a client can forge: that is why such reads only
-    ever draw on their own small allowance, ``referral_meter``).
+    ever draw on their own small allowance, ``referral_meter``).  ``network``
+    is the client's network (IPv4 address or IPv6 /64), for the optional
+    budget of new anonymous readers per network.
     """
 
     reader_id: str
@@ -134,6 +136,7 @@ class ReaderState:
     search_referral: bool = False
     meter: MeterState | None = None
     referral_meter: MeterState | None = None
+    network: str = ""
 
 
 @dataclass(frozen=True, slots=True)

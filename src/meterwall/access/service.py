@@ -4,6 +4,12 @@ This is the only place where the pure rules meet the meter store.  A meter
 store that cannot be reached never becomes an error page: the publisher's
 ``meter_failure`` setting says whether such a request is let through with a
 notice (``open``) or shown the teaser (``closed``).
+
+With a budget of new readers per network (``new_readers_per_network_per_hour``,
+ATTACKS.md row 31), an anonymous reader must first be admitted among the
+distinct anonymous readers of their client network this hour; one who is not
+is answered as if their meter were spent (the teaser, never an error), and
+nothing is counted.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from meterwall.access.model import (
     ArticleAccess,
     Decision,
     Granted,
+    MeterState,
     MeterWindow,
     Policy,
     ReaderState,
@@ -60,11 +67,13 @@ class AccessService:
         policy: Policy,
         meter_failure: Literal["open", "closed"] = "closed",
         policies: Callable[[str], Awaitable[Policy]] | None = None,
+        new_readers_per_network: int = 0,
     ) -> None:
         self.meter = meter
         self.policy = policy
         self.meter_failure = meter_failure
         self._policies = policies
+        self.new_readers_per_network = new_readers_per_network
 
     async def policy_for(self, reader_id: str) -> Policy:
         """The policy in force for this reader: the live one when a provider is given
@@ -78,6 +87,9 @@ class AccessService:
         policy = await self.policy_for(reader.reader_id)
         if meter_applies(article, reader, policy):
             window = meter_window(policy, now)
+            if not await self._admitted(reader, now):
+                spent = MeterState(used=limit_for(reader, policy), counted=False)
+                return decide(article, replace(reader, meter=spent), policy, now)
             try:
                 state = await self.meter.check_and_record(
                     reader.reader_id, window, article.id, limit_for(reader, policy), now
@@ -102,6 +114,19 @@ class AccessService:
                 else:
                     reader = replace(reader, referral_meter=extra)
         return decide(article, reader, policy, now)
+
+    async def _admitted(self, reader: ReaderState, now: datetime) -> bool:
+        """Whether the new-reader budget (if any) lets this reader's read be metered."""
+        if self.new_readers_per_network <= 0 or reader.registered or not reader.network:
+            return True
+        try:
+            return await self.meter.admit(
+                reader.network, reader.reader_id, self.new_readers_per_network, now
+            )
+        except MeterUnavailable as exc:
+            # The meter check that follows meets the same store and applies meter_failure.
+            log.warning("meter store unavailable: %s", exc)
+            return True
 
     async def report(self, reader: ReaderState, now: datetime) -> MeterReport:
         """What counted against this reader's meter this period, and when it resets."""

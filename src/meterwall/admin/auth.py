@@ -28,6 +28,8 @@ from meterwall.identity.csrf import CsrfTokens
 SESSION_COOKIE = "mw_staff"
 LOGIN_COOKIE = "mw_staff_login"
 PATH = "/admin"
+SECOND_FACTOR_PATH = PATH + "/second-factor"
+_ALLOWED_BEFORE_ENROLMENT = frozenset({SECOND_FACTOR_PATH, PATH + "/logout"})
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -164,14 +166,28 @@ async def current_staff(request: Request) -> Staff | None:
     return await _auth(request).staff(request, services.clock())
 
 
+def must_enrol(request: Request, staff: Staff) -> bool:
+    """Whether the publisher requires a second factor that this staff member has not set up
+    (they may then only enrol or sign out)."""
+    required: bool = request.app.state.services.settings.admin.require_second_factor
+    return (
+        required
+        and not staff.user.second_factor
+        and request.url.path not in _ALLOWED_BEFORE_ENROLMENT
+    )
+
+
 def staff_page(handler: Handler) -> Handler:
-    """Guard a page: without a staff session, redirect to the sign-in page."""
+    """Guard a page: without a staff session, redirect to the sign-in page; without a
+    required second factor, to its enrolment page."""
 
     async def guarded(request: Request) -> Response:
         staff = await current_staff(request)
         if staff is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{PATH}/login?next={quote(target, safe='')}", status_code=303)
+        if must_enrol(request, staff):
+            return RedirectResponse(SECOND_FACTOR_PATH, status_code=303)
         request.state.staff = staff
         return await handler(request)
 
@@ -199,6 +215,8 @@ def _action(handler: Handler, limit: Callable[[Request], int]) -> Handler:
         staff = await current_staff(request)
         if staff is None:
             raise HTTPException(403, "Please sign in to the dashboard first.")
+        if must_enrol(request, staff):
+            raise HTTPException(403, "Please set up a second factor first.")
         _declared_length(request, limit(request))
         form = await request.form()
         if not auth.check_csrf(staff, form.get("csrf")):
@@ -212,7 +230,8 @@ def _action(handler: Handler, limit: Callable[[Request], int]) -> Handler:
 
 
 def staff_action(handler: Handler) -> Handler:
-    """Guard a form post: same origin, a staff session and its CSRF token, or 403."""
+    """Guard a form post: same origin, a staff session (with its second factor when
+    required) and its CSRF token, or 403."""
     return _action(handler, lambda _request: MAX_FORM_BYTES)
 
 

@@ -91,7 +91,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     actions = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, func, text in (
         ("create-user", cmd_create_user, "create a staff user (asks for a password)"),
-        ("set-password", cmd_set_password, "change a staff user's password"),
+        (
+            "set-password",
+            cmd_set_password,
+            "change a staff user's password (and clear their second factor)",
+        ),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("email")

@@ -82,7 +82,9 @@ async def login(request: Request) -> Response:
     ip = client_ip(request, services.settings.trusted_proxies)
     now = services.clock()
     try:
-        user = await services.dashboard.staff.authenticate(email, password, ip, now)
+        user = await services.dashboard.staff.authenticate(
+            email, password, ip, now, form.get("code")
+        )
     except TooManyAttempts:
         return _form(
             request,
@@ -95,7 +97,7 @@ async def login(request: Request) -> Response:
         return _form(
             request,
             email=email,
-            error="Wrong email or password.",
+            error="Wrong email, password or one-time code.",
             status_code=400,
             next_path=next_path,
         )

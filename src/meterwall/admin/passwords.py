@@ -1,7 +1,9 @@
-"""Staff passwords, hashed with scrypt from the standard library.
+"""Staff passwords, hashed with argon2id at OWASP's recommended parameters.
 
-Stored as ``scrypt$n$r$p$salt$hash`` (base64), so the cost can be raised
-later while old hashes still verify.
+New hashes are argon2id (19 MiB of memory, 2 passes, 1 lane: the first of
+OWASP's equivalent settings).  Hashes from before, ``scrypt$n$r$p$salt$hash``,
+still verify, and :func:`needs_rehash` says when a stored hash should be
+replaced at the next successful sign-in (an old scheme or older parameters).
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import hmac
 import secrets
 from functools import cache
 
-N, R, P = 2**14, 8, 1
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
 MIN_LENGTH = 10
 MAX_LENGTH = 1_024
+
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, type=Type.ID)
 
 
 class WeakPassword(ValueError):
@@ -29,18 +35,26 @@ def check_strength(password: str) -> None:
         raise WeakPassword(f"a staff password may have at most {MAX_LENGTH} characters")
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r, dklen=32)
-
-
 def hash_password(password: str) -> str:
-    """A salted scrypt hash of ``password``."""
-    salt = secrets.token_bytes(16)
-    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(_derive(password, salt, N, R, P))}"
+    """A salted argon2id hash of ``password``."""
+    return _HASHER.hash(password)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    scheme, n, r, p, salt, expected = stored.split("$")
+    if scheme != "scrypt":
+        return False
+    n_, r_, p_ = int(n), int(r), int(p)
+    derived = hashlib.scrypt(
+        password.encode(),
+        salt=base64.b64decode(salt),
+        n=n_,
+        r=r_,
+        p=p_,
+        maxmem=256 * n_ * r_,
+        dklen=32,
+    )
+    return hmac.compare_digest(derived, base64.b64decode(expected))
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -48,13 +62,21 @@ def verify_password(password: str, stored: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        scheme, n, r, p, salt, expected = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        derived = _derive(password, base64.b64decode(salt), int(n), int(r), int(p))
-        return hmac.compare_digest(derived, base64.b64decode(expected))
-    except (ValueError, TypeError):
+        if stored.startswith("$argon2"):
+            return _HASHER.verify(stored, password)
+        return _verify_scrypt(password, stored)
+    except (VerificationError, InvalidHashError, ValueError, TypeError):
         return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` is of an older scheme or weaker parameters than new hashes."""
+    if not stored.startswith("$argon2"):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
 
 
 @cache

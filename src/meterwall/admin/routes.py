@@ -10,6 +10,7 @@ from meterwall.admin import (
     login_pages,
     policy_pages,
     report_pages,
+    second_factor_pages,
     simulator_pages,
 )
 
@@ -24,6 +25,17 @@ def admin_routes() -> list[BaseRoute]:
                 Route("/login", login_pages.login_form, name="admin_login_form"),
                 Route("/login", login_pages.login, methods=["POST"], name="admin_login"),
                 Route("/logout", login_pages.logout, methods=["POST"], name="admin_logout"),
+                Route(
+                    "/second-factor",
+                    second_factor_pages.second_factor,
+                    name="admin_second_factor",
+                ),
+                Route(
+                    "/second-factor",
+                    second_factor_pages.enrol,
+                    methods=["POST"],
+                    name="admin_second_factor_enrol",
+                ),
                 Route("/funnel", report_pages.funnel, name="admin_funnel"),
                 Route("/funnel.csv", report_pages.funnel_csv, name="admin_funnel_csv"),
                 Route("/articles", report_pages.articles, name="admin_articles"),

@@ -13,13 +13,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import anyio
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meterwall.admin.passwords import check_strength, dummy_hash, hash_password, verify_password
-from meterwall.storage.schema import staff_login_failures, staff_sessions, staff_users
+from meterwall.admin.passwords import (
+    check_strength,
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from meterwall.admin.totp import code_valid
+from meterwall.identity.networks import client_network
+from meterwall.storage.counters import Budget, Counters
+from meterwall.storage.schema import staff_sessions, staff_users
 from meterwall.storage.times import utc
 
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -60,6 +69,7 @@ class StaffUser:
     email: str
     created_at: datetime
     last_login_at: datetime | None
+    second_factor: bool = False
 
 
 def _user(row: RowMapping) -> StaffUser:
@@ -69,6 +79,7 @@ def _user(row: RowMapping) -> StaffUser:
         email=row["email"],
         created_at=utc(row["created_at"]),
         last_login_at=utc(last) if last is not None else None,
+        second_factor=row["totp_secret"] is not None,
     )
 
 
@@ -77,11 +88,13 @@ def _token_hash(token: str) -> str:
 
 
 class StaffDirectory:
-    """Staff users, sessions and the sign-in rate limit."""
+    """Staff users, sessions, second factors and the sign-in rate limit."""
 
     def __init__(self, engine: AsyncEngine, failures_allowed: int = 10) -> None:
         self._engine = engine
-        self._failures_allowed = failures_allowed
+        self._counters = Counters(engine)
+        self._per_email = Budget("staff-email", failures_allowed, FAILURE_WINDOW)
+        self._per_network = Budget("staff-network", failures_allowed, FAILURE_WINDOW)
 
     async def _row(self, email: str) -> RowMapping | None:
         async with self._engine.connect() as conn:
@@ -109,13 +122,16 @@ class StaffDirectory:
         return user
 
     async def set_password(self, email: str, password: str) -> bool:
-        """Change a staff user's password and end their sessions; whether the user exists."""
+        """Change a staff user's password, clear their second factor (they enrol again, e.g.
+        after losing the device) and end their sessions; whether the user exists."""
         email = normalise_staff_email(email)
         check_strength(password)
         digest = await anyio.to_thread.run_sync(hash_password, password)
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                update(staff_users).where(staff_users.c.email == email).values(password_hash=digest)
+                update(staff_users)
+                .where(staff_users.c.email == email)
+                .values(password_hash=digest, totp_secret=None)
             )
             await conn.execute(
                 delete(staff_sessions).where(
@@ -136,62 +152,54 @@ class StaffDirectory:
             )
         return [_user(r) for r in rows]
 
-    async def _failures(self, email: str, ip: str, now: datetime) -> tuple[int, int]:
-        since = now.astimezone(UTC) - FAILURE_WINDOW
-        recent = staff_login_failures.c.at > since
-        async with self._engine.connect() as conn:
-            by_email = (
-                await conn.execute(
-                    select(func.count()).where(and_(recent, staff_login_failures.c.email == email))
-                )
-            ).scalar_one()
-            by_ip = (
-                await conn.execute(
-                    select(func.count()).where(and_(recent, staff_login_failures.c.ip == ip))
-                )
-            ).scalar_one()
-        return int(by_email), int(by_ip)
-
-    async def authenticate(self, email: str, password: str, ip: str, now: datetime) -> StaffUser:
+    async def authenticate(
+        self, email: str, password: str, ip: str, now: datetime, code: object = None
+    ) -> StaffUser:
         """The staff user these credentials name.
 
-        Raises :class:`TooManyAttempts` past the failure limit (checked before
-        the password, so guessing stops there), and ``PermissionError`` for a
-        wrong email or password (the same error for both).
+        Each attempt first takes one unit of the failure budgets of the email
+        and of the client's network, atomically (see
+        :mod:`meterwall.storage.counters`), and only then checks the password:
+        however many guesses arrive at once, no more than the limit are
+        checked.  A successful sign-in gives its unit back and clears the
+        email's count.  Raises :class:`TooManyAttempts` when a budget is
+        spent, and ``PermissionError`` for a wrong email, password or second
+        factor code (the same error for all three).  A scrypt hash from an
+        older version is replaced by an argon2id one on success.
         """
         try:
             email = normalise_staff_email(email)
         except InvalidStaffEmail:
             email = email.strip().casefold()[:320]
-        ip = ip[:64]
-        by_email, by_ip = await self._failures(email, ip, now)
-        if max(by_email, by_ip) >= self._failures_allowed:
+        network = client_network(ip)
+        claims = [(self._per_email, email), (self._per_network, network)]
+        if not await self._counters.take(claims, now):
             raise TooManyAttempts
         row = await self._row(email)
         stored = row["password_hash"] if row is not None else dummy_hash()
         ok = await anyio.to_thread.run_sync(verify_password, password, stored)
-        async with self._engine.begin() as conn:
-            if row is None or not ok:
-                await conn.execute(
-                    delete(staff_login_failures).where(
-                        staff_login_failures.c.at < now.astimezone(UTC) - timedelta(days=1)
-                    )
-                )
-                await conn.execute(
-                    insert(staff_login_failures).values(email=email, ip=ip, at=now.astimezone(UTC))
-                )
-            else:
-                await conn.execute(
-                    delete(staff_login_failures).where(staff_login_failures.c.email == email)
-                )
-                await conn.execute(
-                    update(staff_users)
-                    .where(staff_users.c.id == row["id"])
-                    .values(last_login_at=now.astimezone(UTC))
-                )
         if row is None or not ok:
             raise PermissionError("wrong email or password")
+        secret = row["totp_secret"]
+        if secret is not None and not code_valid(secret, code, now):
+            raise PermissionError("wrong second factor code")
+        await self._counters.reset(self._per_email, email, now)
+        await self._counters.give_back(self._per_network, network, now)
+        values: dict[str, object] = {"last_login_at": now.astimezone(UTC)}
+        if needs_rehash(stored):
+            values["password_hash"] = await anyio.to_thread.run_sync(hash_password, password)
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(staff_users).where(staff_users.c.id == row["id"]).values(**values)
+            )
         return _user(row)
+
+    async def enrol_totp(self, user: StaffUser, secret: str) -> None:
+        """Require a code from ``secret`` at this staff member's future sign-ins."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(staff_users).where(staff_users.c.id == user.id).values(totp_secret=secret)
+            )
 
     async def start_session(
         self, user: StaffUser, ip: str, now: datetime, lifetime: timedelta

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,6 +29,20 @@ from typing import Any
 import httpx
 
 WEBHOOK_ID = "meterwall"
+
+
+def demo_webhook_secret(data_dir: Path) -> str:
+    """The demo's webhook signing secret: made at random once per data dir and kept in
+    ``data_dir/stripe-webhook.key`` (readable by its owner only), never a published string
+    anyone could sign forged events with."""
+    path = data_dir / "stripe-webhook.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(f"whsec_{secrets.token_urlsafe(32)}")
+    return path.read_text().strip()
 
 
 def free_port() -> int:

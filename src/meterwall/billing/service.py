@@ -31,6 +31,7 @@ from meterwall.billing.ports import (
 from meterwall.billing.store import BillingStore
 from meterwall.identity.accounts import Account, AccountStore
 from meterwall.settings import OfferSettings, Settings
+from meterwall.storage.counters import Budget, Counters
 from meterwall.storage.transactions import write_transaction
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,10 @@ def first_payment_credit(offer: OfferSettings, coupon: str | None) -> tuple[int,
     return max(credits, default=None)
 
 
+class TooManyTries(PaymentError):
+    """An account tried too many coupon codes, or started too many card forms, lately."""
+
+
 @dataclass(frozen=True, slots=True)
 class SyncReport:
     """What ``billing sync`` found."""
@@ -102,12 +107,35 @@ class BillingService:
         store: BillingStore,
         accounts: AccountStore,
         gateway: PaymentGateway | None,
+        limits: Counters | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.accounts = accounts
         self.gateway = gateway
         self._grace = timedelta(days=settings.stripe.past_due_grace_days)
+        self._limits = limits
+        hour = timedelta(hours=1)
+        self._coupon_tries = Budget("coupon", settings.stripe.coupon_tries_per_hour, hour)
+        self._card_forms = Budget("card-form", settings.stripe.card_forms_per_hour, hour)
+
+    async def _take(self, budget: Budget, account_id: str, now: datetime, message: str) -> None:
+        if self._limits is not None and not await self._limits.take([(budget, account_id)], now):
+            raise TooManyTries(message)
+
+    async def try_coupon(
+        self, account_id: str, offer: OfferSettings, coupon: str | None, now: datetime
+    ) -> tuple[int, str] | None:
+        """:func:`first_payment_credit`, after taking one of the account's coupon tries
+        (atomically, so parallel guesses get no more than the hourly number)."""
+        if coupon:
+            await self._take(
+                self._coupon_tries,
+                account_id,
+                now,
+                "Too many coupon codes were tried. Please wait an hour and try again.",
+            )
+        return first_payment_credit(offer, coupon)
 
     @property
     def enabled(self) -> bool:
@@ -150,9 +178,18 @@ class BillingService:
         await self.accounts.set_customer(account.id, customer)
         return customer
 
-    async def start_checkout(self, account: Account, offer: OfferSettings) -> SetupIntent:
-        """Prepare the card form of a checkout: customer, plan, and a setup intent."""
+    async def start_checkout(
+        self, account: Account, offer: OfferSettings, now: datetime
+    ) -> SetupIntent:
+        """Prepare the card step of a checkout: customer, plan, and a setup intent, within
+        the account's hourly number of card forms (:class:`TooManyTries` past it)."""
         gateway = self._gateway()
+        await self._take(
+            self._card_forms,
+            account.id,
+            now,
+            "Too many card forms were started. Please wait an hour and try again.",
+        )
         customer = await self.customer_for(account)
         await gateway.ensure_plan(plan_for(offer))
         return await gateway.create_setup_intent(

@@ -27,10 +27,10 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,6 +40,7 @@ from meterwall.billing.serial import webhook_lock
 from meterwall.billing.store import BillingStore
 from meterwall.storage.engine import IMMEDIATE
 from meterwall.storage.schema import webhook_events
+from meterwall.storage.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,29 @@ class WebhookOutcome:
 
     status: int
     message: str
+
+
+class WebhookRetention:
+    """Deletes stored webhook deliveries once they are older than the retention period.
+
+    An event id only needs remembering while Stripe may still deliver it
+    again; a replay of an old delivery fails the signature's five-minute
+    tolerance anyway, so forgetting it after ``retention`` lets nothing
+    through twice.
+    """
+
+    def __init__(self, engine: AsyncEngine, retention: timedelta) -> None:
+        self._engine = engine
+        self._retention = retention
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete deliveries received more than the retention period before ``now``."""
+        cutoff = now.astimezone(UTC) - self._retention
+        async with write_transaction(self._engine) as conn:
+            result = await conn.execute(
+                delete(webhook_events).where(webhook_events.c.received_at < cutoff)
+            )
+        return int(result.rowcount or 0)
 
 
 class Webhooks:

@@ -39,6 +39,24 @@ def normalise_email(raw: str) -> str:
     return email
 
 
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox(email: str) -> str:
+    """The inbox a (normalised) address delivers to, as limits on mail count it.
+
+    A ``+tag`` is dropped (``a+1@`` and ``a+2@`` reach ``a@``), and for Gmail,
+    which ignores dots and answers to two domains, dots go and the domain is
+    ``gmail.com``.  Only limits use this; the account keeps the address typed.
+    """
+    local, _, domain = email.rpartition("@")
+    local = local.partition("+")[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+        domain = _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
 def email_domain(email: str) -> str:
     """The domain part of an email address."""
     return email.rpartition("@")[2]

@@ -4,7 +4,7 @@ A link carries a random token; only its SHA-256 is stored.  Opening the link
 (GET) shows a confirmation page and changes nothing, so mail scanners that
 fetch every link cannot use it up; the reader's POST from that page consumes
 it.  Tokens expire after a few minutes, are used once, and are rate limited
-per address and per client IP.  The link is built from the configured public
+per inbox and per client network.  The link is built from the configured public
 URL, never from the request's Host header.
 """
 
@@ -15,13 +15,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meterwall.identity.accounts import mailbox
+from meterwall.identity.networks import client_network
 from meterwall.settings import AccountSettings
+from meterwall.storage.counters import Budget, Counters
 from meterwall.storage.schema import login_tokens
 from meterwall.storage.times import utc
-from meterwall.storage.transactions import write_transaction
 
 _TOKEN_LENGTH = 43
 
@@ -60,38 +62,34 @@ class LoginLinks:
         self._engine = engine
         self._settings = settings
         self._public_url = public_url.rstrip("/")
+        self._counters = Counters(engine)
+        hour, day = timedelta(hours=1), timedelta(days=1)
+        self._per_inbox_hour = Budget("login-inbox", settings.login_links_per_email_per_hour, hour)
+        self._per_inbox_day = Budget("login-inbox-day", settings.login_links_per_inbox_per_day, day)
+        self._per_network_hour = Budget("login-network", settings.login_links_per_ip_per_hour, hour)
 
     def url(self, token: str) -> str:
         """The link to send: always on the configured public URL."""
         return f"{self._public_url}/account/confirm?token={token}"
 
     async def issue(self, email: str, ip: str, next_path: str, now: datetime) -> str:
-        """A new token for ``email``; :class:`TooManyLinks` past the hourly limits."""
+        """A new token for ``email``; :class:`TooManyLinks` past the limits.
+
+        The limits (per inbox per hour and per day, per client network per
+        hour) are taken atomically before the token exists, so a burst of
+        parallel requests sends no more mail than they allow.
+        """
         now = now.astimezone(UTC)
-        hour_ago = now - timedelta(hours=1)
+        inbox = mailbox(email)
+        claims = [
+            (self._per_inbox_hour, inbox),
+            (self._per_inbox_day, inbox),
+            (self._per_network_hour, client_network(ip)),
+        ]
+        if not await self._counters.take(claims, now):
+            raise TooManyLinks
         token = secrets.token_urlsafe(32)
-        async with write_transaction(self._engine) as conn:
-            per_email = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(login_tokens)
-                    .where(
-                        and_(login_tokens.c.email == email, login_tokens.c.created_at > hour_ago)
-                    )
-                )
-            ).scalar_one()
-            per_ip = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(login_tokens)
-                    .where(and_(login_tokens.c.ip == ip, login_tokens.c.created_at > hour_ago))
-                )
-            ).scalar_one()
-            if (
-                per_email >= self._settings.login_links_per_email_per_hour
-                or per_ip >= self._settings.login_links_per_ip_per_hour
-            ):
-                raise TooManyLinks
+        async with self._engine.begin() as conn:
             await conn.execute(
                 login_tokens.insert().values(
                     token_hash=token_hash(token),
@@ -141,7 +139,7 @@ class LoginLinks:
         return found if result.rowcount == 1 else None
 
     async def purge(self, now: datetime) -> int:
-        """Forget tokens older than a day (they only matter for rate limits)."""
+        """Forget tokens older than a day."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 delete(login_tokens).where(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from meterwall.access.model import ReaderState
 from meterwall.analytics.referrers import ReferrerClass, classify_referrer
+from meterwall.identity.networks import client_network
 
 if TYPE_CHECKING:
     from meterwall.identity.crawlers import CrawlerVerifier
@@ -47,7 +48,7 @@ class Readers:
 
     async def state(self, facts: RequestFacts) -> ReaderState:
         """The reader state for these request facts."""
-        state = ReaderState(reader_id=facts.reader_id)
+        state = ReaderState(reader_id=facts.reader_id, network=client_network(facts.client_ip))
         if self.members is not None:
             state = await self.members.apply(
                 state,

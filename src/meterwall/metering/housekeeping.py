@@ -1,11 +1,14 @@
-"""Meter housekeeping: deleting SQL meter rows whose period has ended.
+"""Housekeeping: deleting SQL meter rows whose period has ended, and what else expires.
 
-Expired rows never count against a reader, so purging is only about space
-(and the speed of each reader's meter query).  The SQL meter store needs it;
-Redis expires meter keys by itself.  The app purges once when it starts and
-then every ``meter_purge_interval_seconds``; ``meterwall meter purge`` does
-the same once, for operators who prefer cron.  With several workers or app
-servers each one purges: deleting rows that are already gone costs nothing.
+Expired rows never count against a reader, so purging them is only about
+space (and the speed of each reader's meter query).  The SQL meter store
+needs it; Redis expires meter keys by itself.  The same round also deletes
+limit counters whose window has ended and Stripe webhook payloads older than
+``stripe.webhook_retention_days`` (whatever the meter store).  The app
+purges once when it starts and then every ``meter_purge_interval_seconds``;
+``meterwall meter purge`` does the same once, for operators who prefer cron.
+With several workers or app servers each one purges: deleting rows that are
+already gone costs nothing.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meterwall.billing.webhooks import WebhookRetention
 from meterwall.metering.sql import SqlMeterStore
 from meterwall.settings import Settings
+from meterwall.storage.counters import Counters
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,31 @@ class Purgeable(Protocol):
     async def purge_expired(self, now: datetime) -> int:
         """Delete rows whose period ended before ``now``; how many went."""
         ...
+
+
+class Purgeables:
+    """Several stores purged one after the other, as one."""
+
+    def __init__(self, stores: Sequence[Purgeable]) -> None:
+        self.stores = list(stores)
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Purge each store; the rows deleted in all."""
+        total = 0
+        for store in self.stores:
+            total += await store.purge_expired(now)
+        return total
+
+
+def purgeables(settings: Settings, engine: AsyncEngine) -> Purgeables:
+    """Everything the settings leave to housekeeping in the database at ``engine``."""
+    stores: list[Purgeable] = [
+        Counters(engine),
+        WebhookRetention(engine, timedelta(days=settings.stripe.webhook_retention_days)),
+    ]
+    if settings.meter_store == "sql":
+        stores.insert(0, SqlMeterStore(engine))
+    return Purgeables(stores)
 
 
 class MeterPurger:
@@ -50,10 +80,10 @@ class MeterPurger:
             removed = await self._store.purge_expired(self._clock())
         except Exception as exc:
             # The next round retries; a failed purge must never stop the site.
-            log.warning("meter purge failed: %s", exc)
+            log.warning("housekeeping purge failed: %s", exc)
             return None
         if removed:
-            log.info("purged %d expired meter row(s)", removed)
+            log.info("purged %d expired row(s)", removed)
         return removed
 
     async def _run(self) -> None:
@@ -83,11 +113,7 @@ class MeterPurger:
 def build_meter_purger(
     settings: Settings, engine: AsyncEngine, clock: Callable[[], datetime]
 ) -> MeterPurger | None:
-    """The periodic purge the settings ask for: none for Redis or with an interval of 0."""
-    if settings.meter_store != "sql" or settings.meter_purge_interval_seconds <= 0:
+    """The periodic purge the settings ask for: none with an interval of 0."""
+    if settings.meter_purge_interval_seconds <= 0:
         return None
-    return MeterPurger(
-        SqlMeterStore(engine),
-        settings.meter_purge_interval_seconds,
-        clock,
-    )
+    return MeterPurger(purgeables(settings, engine), settings.meter_purge_interval_seconds, clock)

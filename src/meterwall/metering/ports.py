@@ -62,6 +62,16 @@ class MeterStore(Protocol):
         """
         ...
 
+    async def admit(self, network: str, reader_id: str, limit: int, now: datetime) -> bool:
+        """Whether ``reader_id`` is among the first ``limit`` distinct readers of a client
+        network in the clock hour of ``now`` (see :mod:`meterwall.metering.budget`).
+
+        Admitting a reader already admitted this hour is free; parallel calls
+        never admit more than ``limit`` distinct readers, like
+        ``check_and_record``.  A limit of 0 admits nobody.
+        """
+        ...
+
     async def forget(self, reader_id: str) -> None:
         """Delete everything stored about this reader's meter."""
         ...

@@ -44,6 +44,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from meterwall.access.model import MeterState, MeterWindow
+from meterwall.metering.budget import hour_window, network_key
 from meterwall.metering.ports import CountedRead, MeterUnavailable
 from meterwall.storage.bounded import bounded
 from meterwall.storage.pipelined_redis import PipelinedRedis
@@ -125,6 +126,16 @@ if #incoming > 0 then
 end
 return #order
 """
+
+_ADMIT = """
+local key, member, limit, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if redis.call('SISMEMBER', key, member) == 1 then return 1 end
+if redis.call('SCARD', key) >= limit then return 0 end
+redis.call('SADD', key, member)
+redis.call('EXPIRE', key, ttl)
+return 1
+"""
+"""Admit a reader among a network's readers of the hour: one set per network and hour."""
 
 _REMOVE = """
 local key, field, tag, gone = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
@@ -238,6 +249,7 @@ class RedisMeterStore:
         self._check = client.register_script(_CHECK_AND_RECORD)
         self._merge_into = client.register_script(_MERGE_INTO)
         self._remove = client.register_script(_REMOVE)
+        self._admit = client.register_script(_ADMIT)
 
     @asynccontextmanager
     async def _call(self) -> AsyncIterator[None]:
@@ -368,6 +380,17 @@ class RedisMeterStore:
                 source_key, source_field = self._slot(source_reader_id)
                 await self._remove(keys=[source_key], args=[source_field, tag, _pack(moved)])
         return int(count)
+
+    async def admit(self, network: str, reader_id: str, limit: int, now: datetime) -> bool:
+        """Admit the reader within the network's hourly budget (one Lua script on one set)."""
+        if limit < 1:
+            return False
+        window = hour_window(now)
+        key = f"{self._prefix}{network_key(network)}:{window.key}"
+        member = _digest(reader_id, 8, b"mw-reader")
+        async with self._call():
+            admitted = await self._admit(keys=[key], args=[member, limit, self._ttl(window, now)])
+        return bool(admitted)
 
     async def forget(self, reader_id: str) -> None:
         """Delete this reader's meter."""

@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meterwall.access.model import MeterState, MeterWindow
+from meterwall.metering.budget import hour_window, network_key
 from meterwall.metering.ports import CountedRead, MeterUnavailable
 from meterwall.storage.bounded import bounded
 from meterwall.storage.engine import IMMEDIATE, LOCK_WAIT_MS
@@ -197,6 +198,13 @@ class SqlMeterStore:
                         target[row.article_id] = row
                     await conn.execute(delete(meter_reads).where(*source_key))
                 return sum(1 for r in target.values() if utc(r.counted_at) >= since)
+
+    async def admit(self, network: str, reader_id: str, limit: int, now: datetime) -> bool:
+        """Count the reader in the network's hour as a meter of its own counts an article:
+        the same atomic check and record, under the network's key."""
+        window = hour_window(now)
+        state = await self.check_and_record(network_key(network), window, reader_id, limit, now)
+        return state.counted
 
     async def forget(self, reader_id: str) -> None:
         """Delete every meter row of this reader."""

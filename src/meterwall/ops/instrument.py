@@ -41,7 +41,7 @@ class InstrumentedMeterStore:
         self._metrics = metrics
         self._seconds = {
             op: metrics.meter_seconds.labels(op)
-            for op in ("check_and_record", "counted", "merge", "forget", "ping")
+            for op in ("check_and_record", "admit", "counted", "merge", "forget", "ping")
         }
 
     async def _timed(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -66,6 +66,10 @@ class InstrumentedMeterStore:
             "check_and_record",
             lambda: self.store.check_and_record(reader_id, window, article_id, limit, now),
         )
+
+    async def admit(self, network: str, reader_id: str, limit: int, now: datetime) -> bool:
+        """Admit the reader within the network's hourly budget, if there is room."""
+        return await self._timed("admit", lambda: self.store.admit(network, reader_id, limit, now))
 
     async def counted(self, reader_id: str, window: MeterWindow) -> list[CountedRead]:
         """The reader's counted articles in the window, oldest first."""

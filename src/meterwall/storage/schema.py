@@ -206,6 +206,7 @@ staff_users = Table(
     Column("password_hash", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_login_at", DateTime(timezone=True), nullable=True),
+    Column("totp_secret", String(64), nullable=True),
 )
 
 staff_sessions = Table(
@@ -219,16 +220,13 @@ staff_sessions = Table(
     Index("ix_staff_sessions_user_id", "user_id"),
 )
 
-staff_login_failures = Table(
-    "staff_login_failures",
+rate_counters = Table(
+    "rate_counters",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("email", String(320), nullable=False),
-    Column("ip", String(64), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Index("ix_staff_login_failures_at", "at"),
+    Column("key", String(400), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rate_counters_expires_at", "expires_at"),
 )
 
 policy_versions = Table(

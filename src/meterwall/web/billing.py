@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from meterwall.billing.model import ENTITLING
 from meterwall.billing.ports import GatewayUnavailable, PaymentError
-from meterwall.billing.service import first_payment_credit
+from meterwall.billing.service import TooManyTries
 from meterwall.identity.accounts import meter_key
 from meterwall.identity.gifts import GIFTING, AllowanceUsed
 from meterwall.settings import OfferSettings
@@ -79,6 +79,8 @@ async def _checkout_page(
     status_code: int = 200,
     coupon: str = "",
 ) -> Response:
+    """The checkout page.  It starts no card form at the payment provider: the card step's
+    setup intent is made only when the reader submits (:func:`checkout_intent`)."""
     services = services_of(request)
     now = services.clock()
     member = await current_member(request, visitor, now)
@@ -93,18 +95,7 @@ async def _checkout_page(
         "csrf": services.csrf.token(visitor.reader_id, "checkout"),
         "publishable_key": services.settings.stripe.publishable_key,
         "js_url": services.settings.stripe.js_url,
-        "client_secret": "",
     }
-    try:
-        intent = await services.billing.start_checkout(member.account, offer)
-        context["client_secret"] = intent.client_secret
-        context["setup_intent"] = intent.id
-    except PaymentError as exc:
-        context["error"] = error or str(exc)
-        status_code = max(status_code, 400)
-    except GatewayUnavailable:
-        context["error"] = UNAVAILABLE
-        status_code = 503
     response = render(request, "checkout.html", context, visitor, status_code)
     response.headers["Content-Security-Policy"] = checkout_csp(request)
     return response
@@ -128,8 +119,42 @@ async def checkout_form(request: Request) -> Response:
     return await _checkout_page(request, visitor, offer)
 
 
+def _json(status: int, **body: str) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "private, no-store"})
+
+
+async def checkout_intent(request: Request) -> Response:
+    """The card step, when the reader submits the checkout form: check the coupon (one of
+    the account's coupon tries), then make the setup intent Stripe.js confirms the card
+    with.  JSON: ``{"client_secret": ...}``, or ``{"error": ...}`` for the form to show."""
+    services = services_of(request)
+    offer = await _offer(request)
+    visitor = services.identity.visitor(request)
+    if not services.billing.enabled:
+        return _json(503, error=UNAVAILABLE)
+    fields = await form_fields(request, visitor, "checkout")
+    now = services.clock()
+    member = await current_member(request, visitor, now)
+    if member is None:
+        return _json(403, error="Please sign in again.")
+    coupon = fields.get("coupon", "").strip()[:50]
+    try:
+        await services.billing.try_coupon(member.account.id, offer, coupon or None, now)
+        intent = await services.billing.start_checkout(member.account, offer, now)
+    except TooManyTries as exc:
+        return _json(429, error=str(exc))
+    except PaymentError as exc:
+        return _json(400, error=str(exc))
+    except GatewayUnavailable:
+        return _json(503, error=UNAVAILABLE)
+    return _json(200, client_secret=intent.client_secret)
+
+
 async def checkout(request: Request) -> Response:
-    """Subscribe with the card Stripe.js confirmed; a refusal is shown on the checkout page."""
+    """Subscribe with the card Stripe.js confirmed; a refusal is shown on the checkout page.
+
+    The card comes first: without a confirmed card nothing, not even whether a
+    coupon code exists, is looked at."""
     services = services_of(request)
     offer = await _offer(request)
     visitor = services.identity.visitor(request)
@@ -144,12 +169,14 @@ async def checkout(request: Request) -> Response:
     setup_intent = fields.get("setup_intent", "").strip()
     before = await services.billing.current(member.account.id, now)
     try:
-        first_payment_credit(offer, coupon or None)
         if not setup_intent:
             raise PaymentError("Please enter your card details.")
+        await services.billing.try_coupon(member.account.id, offer, coupon or None, now)
         await services.billing.complete_checkout(
             member.account, offer, setup_intent[:100], coupon or None, now
         )
+    except TooManyTries as exc:
+        return await _checkout_page(request, visitor, offer, str(exc), 429, coupon)
     except PaymentError as exc:
         return await _checkout_page(request, visitor, offer, str(exc), 402, coupon)
     except GatewayUnavailable:

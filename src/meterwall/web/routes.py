@@ -42,6 +42,12 @@ def routes() -> list[BaseRoute]:
         Route("/account/resume", billing.resume, methods=["POST"], name="resume"),
         Route("/checkout/{offer}", billing.checkout_form, name="checkout_form"),
         Route("/checkout/{offer}", billing.checkout, methods=["POST"], name="checkout"),
+        Route(
+            "/checkout/{offer}/intent",
+            billing.checkout_intent,
+            methods=["POST"],
+            name="checkout_intent",
+        ),
         Route("/webhooks/stripe", billing.stripe_webhook, methods=["POST"], name="stripe_webhook"),
         Route("/gifts/new", billing.gift_form, name="gift_form"),
         Route("/gifts", billing.create_gift, methods=["POST"], name="create_gift"),

@@ -102,6 +102,9 @@ async def test_report_lists_counted_articles_and_reset(tmp_path: Path) -> None:
 
 
 class _DownStore:
+    async def admit(self, network: str, reader_id: str, limit: int, now: datetime) -> bool:
+        raise MeterUnavailable("connection refused")
+
     async def check_and_record(
         self, reader_id: str, window: MeterWindow, article_id: str, limit: int, now: datetime
     ) -> None:
@@ -116,3 +119,33 @@ async def test_store_down_fails_closed_by_default_and_open_when_configured() -> 
     assert not shows_full_text(await closed.decide(metered("a"), ReaderState("r"), NOW))
     opened = AccessService(_DownStore(), Policy(), meter_failure="open")  # type: ignore[arg-type]
     assert await opened.decide(metered("a"), ReaderState("r"), NOW) == Granted(METER_UNAVAILABLE)
+
+
+async def test_a_reader_past_the_network_budget_is_gated_and_nothing_is_counted(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    service = AccessService(store, Policy(), new_readers_per_network=1)
+    first = ReaderState("first", network="203.0.113.9")
+    second = ReaderState("second", network="203.0.113.9")
+    assert shows_full_text(await service.decide(metered("a"), first, NOW))
+    assert shows_full_text(await service.decide(metered("b"), first, NOW))
+    assert not shows_full_text(await service.decide(metered("a"), second, NOW))
+    assert (await service.report(second, NOW)).reads == []
+    registered = ReaderState("acct:x", registered=True, network="203.0.113.9")
+    assert shows_full_text(await service.decide(metered("a"), registered, NOW))
+    later = NOW + timedelta(hours=1)
+    assert shows_full_text(await service.decide(metered("a"), second, later))
+
+
+async def test_a_store_down_during_the_budget_check_applies_meter_failure() -> None:
+    reader = ReaderState("r", network="203.0.113.9")
+    closed = AccessService(_DownStore(), Policy(), new_readers_per_network=5)  # type: ignore[arg-type]
+    assert not shows_full_text(await closed.decide(metered("a"), reader, NOW))
+    opened = AccessService(
+        _DownStore(),  # type: ignore[arg-type]
+        Policy(),
+        meter_failure="open",
+        new_readers_per_network=5,
+    )
+    assert await opened.decide(metered("a"), reader, NOW) == Granted(METER_UNAVAILABLE)

@@ -1,5 +1,6 @@
-// The checkout card form: Stripe.js collects the card and confirms a SetupIntent,
-// then the form posts only the SetupIntent id. Card numbers never reach this server.
+// The checkout card form: on submit, the server checks any coupon code and makes a
+// SetupIntent (none exists before), Stripe.js confirms the card with it, then the form
+// posts only the SetupIntent id. Card numbers never reach this server.
 (function () {
   "use strict";
   var form = document.getElementById("checkout-form");
@@ -15,17 +16,29 @@
     errors.hidden = false;
     button.disabled = false;
   }
+  function intent() {
+    var body = new URLSearchParams(new FormData(form));
+    return fetch(form.dataset.intentUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) { return response.json(); });
+  }
   form.addEventListener("submit", function (event) {
     if (confirmed) { return; }
     event.preventDefault();
     button.disabled = true;
     errors.hidden = true;
-    stripe.confirmCardSetup(form.dataset.clientSecret, { payment_method: { card: card } })
-      .then(function (result) {
-        if (result.error) { fail(result.error.message); return; }
-        form.elements.setup_intent.value = result.setupIntent.id;
-        confirmed = true;
-        form.submit();
-      }, function () { fail(); });
+    intent().then(function (answer) {
+      if (!answer.client_secret) { fail(answer.error); return; }
+      return stripe.confirmCardSetup(answer.client_secret, { payment_method: { card: card } })
+        .then(function (result) {
+          if (result.error) { fail(result.error.message); return; }
+          form.elements.setup_intent.value = result.setupIntent.id;
+          confirmed = true;
+          form.submit();
+        });
+    }).catch(function () { fail(); });
   });
 }());
