@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import os
 import struct
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -145,6 +146,29 @@ end
 return #keep
 """
 
+_KEEP_COUNT = """
+local key, field, tag, nonce = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local since, at = tonumber(ARGV[4]), tonumber(ARGV[5])
+local value = redis.call('HGET', key, field)
+if not value then return 0 end
+local kept = {}
+if string.sub(value, 1, 2) == tag then
+  for i = 7, #value - 9, 10 do
+    local t = struct.unpack('>I4', value, i + 6)
+    if t >= since then
+      if at > 0 then t = at end
+      kept[#kept + 1] = nonce .. struct.pack('>I2', #kept) .. struct.pack('>I4', t)
+    end
+  end
+end
+if #kept == 0 then
+  redis.call('HDEL', key, field)
+else
+  redis.call('HSET', key, field, string.sub(value, 1, 6) .. table.concat(kept))
+end
+return #kept
+"""
+
 
 def _digest(value: str, size: int, person: bytes) -> bytes:
     return hashlib.blake2b(value.encode(), digest_size=size, person=person).digest()
@@ -223,6 +247,7 @@ class RedisMeterStore:
         self._check = client.register_script(_CHECK_AND_RECORD)
         self._merge_into = client.register_script(_MERGE_INTO)
         self._remove = client.register_script(_REMOVE)
+        self._keep_count = client.register_script(_KEEP_COUNT)
 
     @asynccontextmanager
     async def _call(self) -> AsyncIterator[None]:
@@ -311,9 +336,10 @@ class RedisMeterStore:
             if not records:
                 return []
             names = await self._client.hmget(self._articles_key, [h for h, _ in records])
+        # A record whose article was never named is a read kept as a bare count.
         reads = [
             CountedRead(
-                h.hex() if name is None else name if isinstance(name, str) else name.decode(),
+                "" if name is None else name if isinstance(name, str) else name.decode(),
                 datetime.fromtimestamp(t, UTC),
             )
             for (h, t), name in zip(records, names, strict=True)
@@ -354,11 +380,30 @@ class RedisMeterStore:
                 await self._remove(keys=[source_key], args=[source_field, tag, _pack(moved)])
         return int(count)
 
-    async def forget(self, reader_id: str) -> None:
-        """Delete this reader's meter."""
+    async def forget(self, reader_id: str, keep_count_in: MeterWindow | None = None) -> None:
+        """Delete this reader's meter; with a window, its reads stay as a bare count.
+
+        A kept read's article hash becomes a random 4-byte nonce of this call
+        and its index, which no article id is recorded under, so it is never
+        named and never merges into another read.
+        """
         key, field = self._slot(reader_id)
         async with self._call():
-            await self._client.hdel(key, field)
+            if keep_count_in is None:
+                await self._client.hdel(key, field)
+                return
+            window = keep_count_in
+            since = math.ceil(window.since.timestamp())
+            await self._keep_count(
+                keys=[key],
+                args=[
+                    field,
+                    self._tag(window),
+                    os.urandom(4),
+                    since,
+                    since if window.resets_at is not None else 0,  # as ``kept_at`` says
+                ],
+            )
 
     async def ping(self) -> None:
         """Raise :class:`MeterUnavailable` unless Redis answers."""
