@@ -88,7 +88,7 @@ REGISTER: dict[str, TableUse] = {
     ),
     "events": TableUse(
         "page views, meter notices, walls, sign-up, checkout under a pseudonym",
-        "the event retention period (default 400 days)",
+        "the event retention period (default 395 days)",
         "anonymised: a random pseudonym, the day and the kind only",
         "anonymised the same way",
     ),
