@@ -188,8 +188,12 @@ async def reader_data(
         ),
         Kept(
             "Meter",
-            f"{len(report.reads)} article(s) counted this period, each with the time it counted "
-            "(after you delete your reading data, only the number stays).",
+            f"{len(report.reads)} article(s) counted this period, each with the time it counted"
+            + (
+                f"; {bare} of them only as a number, since you deleted your reading data."
+                if (bare := sum(1 for r in report.reads if not r.article_id))
+                else " (after you delete your reading data, only the number stays)."
+            ),
             "Until the meter period ends.",
         ),
         Kept(
