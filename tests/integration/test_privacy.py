@@ -269,7 +269,7 @@ async def test_delete_my_account_erases_it_everywhere_and_cancels_at_stripe(
         before = await figures(app)
 
         form = await phone.get("/account/delete")
-        assert form.status_code == 200 and "Type your e-mail address" in form.text
+        assert form.status_code == 200 and "Type your email address" in form.text
         wrong = await phone.post(
             "/account/delete", data={"csrf": csrf_of(form.text), "confirm": "someone@else.org"}
         )

@@ -33,7 +33,7 @@ REGISTER: dict[str, TableUse] = {
         "deleted",
     ),
     "accounts": TableUse(
-        "e-mail address, when the account was made, Stripe customer id",
+        "email address, when the account was made, Stripe customer id",
         "while the account exists",
         "kept",
         "deleted",
@@ -45,7 +45,7 @@ REGISTER: dict[str, TableUse] = {
         "deleted",
     ),
     "login_tokens": TableUse(
-        "e-mail address and IP address of each sign-in link (a hash of the link)",
+        "email address and IP address of each sign-in link (a hash of the link)",
         "a day after the link was made, whenever login links are purged",
         "kept",
         "deleted",
@@ -75,7 +75,7 @@ REGISTER: dict[str, TableUse] = {
         "deleted",
     ),
     "group_licences": TableUse(
-        "networks and e-mail domains the publisher licenses (not people)",
+        "networks and email domains the publisher licenses (not people)",
         "until the publisher removes them",
         UNTOUCHED,
         UNTOUCHED,

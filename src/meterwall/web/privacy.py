@@ -3,7 +3,7 @@
 ``/account/meter`` shows what counted and everything stored, in plain words;
 ``POST /account/meter/delete`` deletes the reading data (the reader stays
 signed in, and this period's count stays as a number); ``/account/delete``
-asks for the account's e-mail address typed out, and its POST erases the
+asks for the account's email address typed out, and its POST erases the
 account (see :mod:`meterwall.privacy.erasure`).
 """
 
@@ -127,7 +127,7 @@ def _delete_page(
 
 
 async def delete_account_form(request: Request) -> Response:
-    """Say what deleting the account does, and ask for the e-mail address typed out."""
+    """Say what deleting the account does, and ask for the email address typed out."""
     services = services_of(request)
     visitor = services.identity.visitor(request)
     member = await current_member(request, visitor, services.clock())
@@ -154,7 +154,7 @@ async def delete_account_now(request: Request) -> Response:
             request,
             account.email,
             csrf,
-            "That is not your account's e-mail address, so nothing has been deleted.",
+            "That is not your account's email address, so nothing has been deleted.",
             400,
         )
     try:
