@@ -335,3 +335,26 @@ async def test_account_stays_when_stripe_cannot_be_reached(
         assert "nothing has been deleted" in done.text
         assert await person.services.members.accounts.by_email(person.email) is not None
         assert (await browser.get("/account")).status_code == 200
+
+
+async def test_a_cancelled_subscription_is_not_counted_as_cancelled_twice(
+    app_factory: Callable[..., Any], localstripe: LocalStripe
+) -> None:
+    app = await _app(app_factory, localstripe)
+    async with app.router.lifespan_context(app), new_client(app) as browser:
+        assert (await browser.get("/account/delete")).headers["location"] == (
+            "/account/login?next=/account/delete"
+        )
+        person = Person(app, "leaving@example.com")
+        await person.sign_in(browser)
+        assert (await subscribe(browser, localstripe)).status_code == 303
+        page = await browser.get("/account/cancel")
+        await browser.post("/account/cancel", data={"csrf": csrf_of(page.text)})
+        form = await browser.get("/account/delete")
+        done = await browser.post(
+            "/account/delete", data={"csrf": csrf_of(form.text), "confirm": person.email}
+        )
+        assert done.status_code == 303
+        await person.services.events.writer.flush()
+        _funnel, new, cancelled = await figures(app)
+    assert (new, cancelled) == (1, 1)
