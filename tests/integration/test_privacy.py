@@ -8,6 +8,7 @@ when ``METERWALL_TEST_DATABASE_URL`` (``METERWALL_TEST_REDIS_URL``) is set.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from starlette.applications import Starlette
 
 from meterwall.access.policy import meter_window
@@ -25,7 +26,7 @@ from meterwall.analytics.revenue import revenue_report
 from meterwall.billing.emulator import LocalStripe, free_port
 from meterwall.identity.accounts import meter_key
 from meterwall.privacy.register import REGISTER
-from meterwall.storage.schema import metadata
+from meterwall.storage.schema import metadata, webhook_events
 from tests.accounts_support import (
     SECRET,
     csrf_of,
@@ -154,6 +155,21 @@ async def reader_with_history(
     return person
 
 
+async def store_webhook(app: Starlette, customer: str, subscription: str) -> None:
+    """A Stripe notification about the subscription, as the webhook endpoint stores it."""
+    payload: dict[str, Any] = {
+        "id": "evt_1",
+        "type": "customer.subscription.updated",
+        "data": {"object": {"id": subscription, "customer": customer}},
+    }
+    async with app.state.services.engine.begin() as conn:
+        await conn.execute(
+            insert(webhook_events).values(
+                id="evt_1", type=payload["type"], payload=json.dumps(payload), received_at=NOW
+            )
+        )
+
+
 def test_the_register_and_the_docs_cover_every_table() -> None:
     tables = {t.name for t in metadata.sorted_tables}
     assert tables == set(REGISTER)
@@ -266,6 +282,7 @@ async def test_delete_my_account_erases_it_everywhere_and_cancels_at_stripe(
         account = await person.services.members.accounts.by_email(person.email)
         customer = account.stripe_customer_id
         subscription = (await person.services.billing.store.of_account(account.id))[0].id
+        await store_webhook(app, customer, subscription)
         before = await figures(app)
 
         form = await phone.get("/account/delete")
