@@ -19,7 +19,8 @@ limit of 5):
   rolling window, where a busy bucket never expires, each write also samples
   two other fields and deletes those whose window has ended.
 * Article ids are recorded once in ``<prefix>articles`` (hash of id -> id) so
-  that :meth:`RedisMeterStore.counted` can name the articles.
+  that :meth:`RedisMeterStore.counted` can name the articles; a record whose
+  hash is not there is a read kept as a bare count (see ``forget``).
 
 Times are kept to the second.  Every call is bounded by ``timeout`` and
 raises :class:`~meterwall.metering.ports.MeterUnavailable` when Redis is down,
