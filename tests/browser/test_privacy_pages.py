@@ -39,7 +39,7 @@ def test_meter_page_explains_and_deletes_reading_data_then_the_account(
     assert page.get_by_role("link", name="Headline of story 1").is_visible()
     assert page.get_by_role("button", name="Delete my reading data").is_visible()
     assert page.get_by_role("link", name="Delete my account…").is_visible()
-    page.screenshot(path=str(artifacts / "meter-page.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "privacy-meter-page.png"), full_page=True)
 
     page.get_by_role("button", name="Delete my reading data").click()
     page.wait_for_url(f"{server.url}/account/meter?deleted=1")
@@ -47,11 +47,11 @@ def test_meter_page_explains_and_deletes_reading_data_then_the_account(
     assert "You are still signed in" in text and "4 of 5" in text
     assert "4 of them are kept only as a number" in text
     assert page.get_by_role("link", name="Headline of story 1").count() == 0
-    page.screenshot(path=str(artifacts / "meter-page-after-delete.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "privacy-meter-page-after-delete.png"), full_page=True)
 
     page.get_by_role("link", name="Delete my account…").click()
     page.wait_for_url(f"{server.url}/account/delete")
-    page.screenshot(path=str(artifacts / "account-delete.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "privacy-account-delete.png"), full_page=True)
     page.fill("#confirm", EMAIL)
     page.get_by_role("button", name="Delete my account").click()
     page.wait_for_url(f"{server.url}/account/deleted")
