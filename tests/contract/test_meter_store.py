@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from meterwall.access.model import MeterState, MeterWindow, Policy, RollingDays
 from meterwall.access.policy import meter_window
-from meterwall.metering.ports import CountedRead, MeterStore
+from meterwall.metering.ports import CountedRead, MeterStore, kept_at
 from tests.backends import delete_redis_prefix
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
@@ -151,6 +151,52 @@ async def test_forget_deletes_only_that_readers_meter(store: MeterStore) -> None
     await store.forget(reader())
 
 
+async def test_forget_keeping_the_count_does_not_restart_the_meter(store: MeterStore) -> None:
+    """ATTACKS.md row 34: deleting one's reading data keeps the period's count as a bare number."""
+    who, other = reader(), reader()
+    for i in range(3):
+        await read(store, who, f"a{i}", limit=3, now=NOW + timedelta(minutes=i))
+    await read(store, other, "a0")
+    await store.forget(who, month())
+    kept = await store.counted(who, month())
+    assert kept == [CountedRead("", month().since)] * 3
+    assert await read(store, who, "new", limit=3) == MeterState(used=3, counted=False)
+    assert await read(store, who, "a0", limit=3) == MeterState(used=3, counted=False)
+    assert await read(store, who, "new", limit=4) == MeterState(used=4, counted=True)
+    assert [r.article_id for r in await store.counted(other, month())] == ["a0"]
+    await store.forget(who, month())
+    await store.forget(who, month())
+    assert len(await store.counted(who, month())) == 4
+    await store.forget(who)
+    assert await store.counted(who, month()) == []
+
+
+async def test_forget_keeps_rolling_reads_until_each_leaves_the_window(store: MeterStore) -> None:
+    who = reader()
+    for i in range(3):
+        t = NOW + timedelta(days=i)
+        await store.check_and_record(who, rolling(t), f"a{i}", 3, t)
+    later = NOW + timedelta(days=5)
+    await store.check_and_record(who, rolling(later - timedelta(days=40)), "old", 3, later)
+    await store.forget(who, rolling(later))
+    assert await store.counted(who, rolling(later)) == [
+        CountedRead("", NOW + timedelta(days=i)) for i in range(3)
+    ]
+    day30 = NOW + timedelta(days=30, seconds=1)
+    assert await store.counted(who, rolling(day30)) == [
+        CountedRead("", NOW + timedelta(days=i)) for i in (1, 2)
+    ]
+
+
+async def test_kept_counts_merge_without_collapsing(store: MeterStore) -> None:
+    anonymous, account = reader(), reader()
+    for who in (anonymous, account):
+        await read(store, who, "same")
+        await store.forget(who, month())
+    assert await store.merge(anonymous, account, month(), NOW) == 2
+    assert await store.counted(account, month()) == [CountedRead("", month().since)] * 2
+
+
 async def test_readers_are_independent(store: MeterStore) -> None:
     readers = [reader() for _ in range(20)]
     for who in readers:
@@ -279,10 +325,6 @@ class Model:
         self.reads[who] = live
         return MeterState(used=len(live), counted=True)
 
-    def counted(self, who: str, window: MeterWindow) -> list[CountedRead]:
-        reads = [CountedRead(a, t) for a, t in self.live(who, window).items()]
-        return sorted(reads, key=lambda r: (r.counted_at, r.article_id))
-
     def merge(self, source: str, target: str, window: MeterWindow) -> int:
         union = self.live(target, window)
         if source != target:
@@ -294,8 +336,18 @@ class Model:
         self.reads[target] = union
         return len(union)
 
-    def forget(self, who: str) -> None:
-        self.reads.pop(who, None)
+    def forget(self, who: str, keep: MeterWindow | None = None) -> None:
+        live = self.live(who, keep) if keep is not None else {}
+        self.reads[who] = {f"~{uuid.uuid4().hex}": kept_at(keep, t) for t in live.values()}
+        if keep is None:
+            self.reads.pop(who, None)
+
+    def counted(self, who: str, window: MeterWindow) -> list[CountedRead]:
+        reads = [
+            CountedRead("" if a.startswith("~") else a, t)
+            for a, t in self.live(who, window).items()
+        ]
+        return sorted(reads, key=lambda r: (r.counted_at, r.article_id))
 
 
 operations = st.lists(
@@ -308,6 +360,7 @@ operations = st.lists(
         ),
         st.tuples(st.just("merge"), st.integers(0, 2), st.integers(0, 2)),
         st.tuples(st.just("forget"), st.integers(0, 2)),
+        st.tuples(st.just("forget_keeping_count"), st.integers(0, 2)),
         st.tuples(st.just("wait"), st.integers(1, 20 * 86_400)),
     ),
     max_size=25,
@@ -338,6 +391,9 @@ async def test_behaves_like_the_reference_model_in_a_rolling_window(
             case ("forget", int(who)):
                 await store.forget(readers[who])
                 model.forget(readers[who])
+            case ("forget_keeping_count", int(who)):
+                await store.forget(readers[who], window)
+                model.forget(readers[who], window)
             case ("wait", int(seconds)):
                 now += timedelta(seconds=seconds)
         for who in readers:

@@ -10,6 +10,7 @@ import pytest
 
 FORM_ROUTES = [
     "/account/meter/delete",
+    "/account/delete",
     "/account/login",
     "/account/confirm",
     "/account/logout",

@@ -66,8 +66,10 @@ async def test_the_journey_of_one_reader(
         kinds = {e["kind"] for e in mine["events"]["items"]}
         assert {"registration", "checkout_started", "subscribed", "cancelled"} <= kinds
         assert "paywall_impression" in kinds  # read before signing up, linked by the alias
-        # This browser's id, the account's, and the anonymous id it signed up from.
-        assert len(mine["events"]["pseudonyms"]) == 3
+        # This browser's id, the account's, and the anonymous ids of both browsers
+        # before they signed in.
+        assert len(mine["events"]["pseudonyms"]) == 4
+        assert len(mine["linked_reader_ids"]) == 2
 
         await sign_in(staff)
         funnel = {r["period_start"]: r for r in rows((await staff.get("/admin/funnel.csv")).text)}

@@ -204,9 +204,17 @@ async def test_a_reader_can_see_export_and_delete_their_events(
         }
         assert data["account"] is None
         token = page.text.split('name="csrf" value="')[1].split('"')[0]
+        before = await counts(app)
         deleted = await client.post("/account/meter/delete", data={"csrf": token})
         assert deleted.status_code == 303
-    assert await counts(app) == {}
+        after = (await client.get("/account/meter/export.json")).json()
+        assert after["events"]["items"] == []
+    # The publisher's counts stay, with nothing left to say whose or what was read.
+    assert await counts(app) == before
+    async with app.state.services.engine.connect() as conn:
+        left = (await conn.execute(select(events.c.reader, events.c.article_id))).all()
+    assert {r.article_id for r in left} == {""}
+    assert app.state.services.events.pseudonyms.of(reader_id) not in {r.reader for r in left}
 
 
 async def test_the_app_purges_old_events_when_it_starts(app_factory: Callable[..., Any]) -> None:

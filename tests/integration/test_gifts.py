@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from starlette.applications import Starlette
 
-from meterwall.storage.schema import gift_links
+from meterwall.storage.schema import gift_links, gift_redemptions
 from tests.accounts_support import csrf_of, new_client, sign_in
 
 GIVER = "giver@example.com"
@@ -242,3 +242,21 @@ async def test_a_link_whose_stored_gift_is_gone_opens_nothing(gift_app: Starlett
     async with services.engine.begin() as conn:
         await conn.execute(delete(gift_links))
     assert not await _opens(gift_app, link)
+
+
+async def test_deleting_reading_data_forgets_which_gift_links_the_reader_opened(
+    gift_app: Starlette,
+) -> None:
+    await _grant(gift_app, GIVER)
+    link = await _gift_link(gift_app, "story-2")
+    services = gift_app.state.services
+    async with new_client(gift_app) as friend:
+        await friend.get("/articles/story-1")
+        assert "SECRET-2-2" in (await friend.get(link)).text
+        async with services.engine.connect() as conn:
+            assert len((await conn.execute(select(gift_redemptions))).all()) == 1
+        page = await friend.get("/account/meter")
+        done = await friend.post("/account/meter/delete", data={"csrf": csrf_of(page.text)})
+        assert done.status_code in (200, 303)
+    async with services.engine.connect() as conn:
+        assert (await conn.execute(select(gift_redemptions))).all() == []

@@ -269,7 +269,7 @@ async def account_reads(app: Starlette, email: str) -> int:
     return len(await services.access.meter.counted(meter_key(account.id), window))
 
 
-async def test_deleting_my_meter_data_while_signed_in_clears_the_accounts_meter(
+async def test_deleting_my_reading_data_while_signed_in_forgets_the_accounts_articles(
     app_factory: Callable[..., Any],
 ) -> None:
     app = await app_factory(mail={"backend": "dev"})
@@ -284,8 +284,8 @@ async def test_deleting_my_meter_data_while_signed_in_clears_the_accounts_meter(
         assert "Headline of story 3" in page.text
         done = await laptop.post("/account/meter/delete", data={"csrf": csrf_of(page.text)})
         assert done.status_code == 303
-        assert await account_reads(app, email) == 0
-        # The phone is still signed in to the same account: its meter starts afresh too.
-        assert banner(await phone.get("/articles/story-4")) == "1 of 5 stories this month"
+        # ATTACKS.md row 34: the count stays as a number, so this is not a meter reset.
+        assert await account_reads(app, email) == 3
+        assert banner(await phone.get("/articles/story-4")) == "4 of 5 stories this month"
         mine = await phone.get("/account/meter")
         assert not re.search(r"Headline of story [123]\b", mine.text)

@@ -193,19 +193,24 @@ async def test_meter_page_lists_counted_articles_and_reset(client: httpx.AsyncCl
     assert "December 1, 2026" in page.text
 
 
-async def test_delete_my_data_clears_the_meter(client: httpx.AsyncClient) -> None:
-    for n in range(1, 6):
+async def test_delete_my_reading_data_keeps_the_count_not_the_articles(
+    client: httpx.AsyncClient,
+) -> None:
+    """ATTACKS.md row 34: deleting one's reading data is not a meter reset."""
+    for n in range(1, 5):
         await client.get(f"/articles/story-{n}")
     page = await client.get("/account/meter")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert token is not None
     done = await client.post("/account/meter/delete", data={"csrf": token.group(1)})
     assert done.status_code == 303
-    assert 'mw_reader=""' in done.headers["set-cookie"] or "Max-Age=0" in done.headers["set-cookie"]
-    client.cookies.clear()
+    assert "set-cookie" not in done.headers
     after = await client.get(done.headers["location"])
     assert "has been deleted" in after.text
-    assert banner(await client.get("/articles/story-6")) == "1 of 5 stories this month"
+    assert "4 of 5" in after.text
+    assert not any(ARTICLES[f"story-{n}"].headline in after.text for n in range(1, 5))
+    assert banner(await client.get("/articles/story-6")) == "5 of 5 stories this month"
+    assert "SECRET-7-2" not in (await client.get("/articles/story-7")).text
 
 
 async def test_delete_without_a_valid_token_is_refused_cleanly(

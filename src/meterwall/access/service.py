@@ -140,7 +140,15 @@ class AccessService:
             window=window, limit=limit_for(reader, policy), reads=reads, resets_at=resets_at
         )
 
-    async def forget(self, reader_id: str) -> None:
-        """Delete this reader's meter data (the search-referral allowance too)."""
-        await self.meter.forget(reader_id)
-        await self.meter.forget(referral_meter_id(reader_id))
+    async def forget(self, reader_id: str, keep_count_at: datetime | None = None) -> None:
+        """Delete this reader's meter data (the search-referral allowance too).
+
+        With ``keep_count_at``, what counted in the period in force at that
+        moment survives as bare counts (ATTACKS.md row 34: deleting one's
+        data must not restart the meter).
+        """
+        window = None
+        if keep_count_at is not None:
+            window = meter_window(await self.policy_for(reader_id), keep_count_at)
+        await self.meter.forget(reader_id, window)
+        await self.meter.forget(referral_meter_id(reader_id), window)

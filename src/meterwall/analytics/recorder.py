@@ -12,12 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from meterwall.access.model import ArticleAccess, Decision
-from meterwall.analytics.events import Event, EventKind, Pseudonyms, decision_events
+from meterwall.analytics.events import (
+    PSEUDONYM_LENGTH,
+    Event,
+    EventKind,
+    Pseudonyms,
+    decision_events,
+)
 from meterwall.analytics.experiments import Assignment
 from meterwall.analytics.referrers import classify_referrer
 from meterwall.analytics.sql import SqlEventStore
@@ -111,6 +118,34 @@ class EventRecorder:
         """Delete every event of these readers, written or still buffered."""
         await self.writer.flush()
         return await self.store.forget({self.pseudonyms.of(r) for r in reader_ids})
+
+    async def anonymise(
+        self, reader_ids: Collection[str], at: datetime, closing: Collection[EventKind] = ()
+    ) -> int:
+        """Keep these readers' events only as anonymous counts (see
+        :meth:`SqlEventStore.anonymise`), all under one fresh random pseudonym, so one
+        person still counts once.  ``closing`` events (a ``cancelled`` when an account
+        with a live subscription is erased) are added under it, dated ``at``'s day.
+        Returns how many stored events were rewritten.
+        """
+        await self.writer.flush()
+        replacement = secrets.token_hex(PSEUDONYM_LENGTH // 2)
+        rewritten = await self.store.anonymise(
+            {self.pseudonyms.of(r) for r in reader_ids}, replacement
+        )
+        day = at.astimezone(self._zone).date()
+        await self.store.write(
+            [
+                Event(
+                    kind=kind,
+                    at=datetime.combine(day, datetime.min.time(), UTC),
+                    day=day.isoformat(),
+                    reader=replacement,
+                )
+                for kind in closing
+            ]
+        )
+        return rewritten
 
     async def of_readers(self, reader_ids: Collection[str], limit: int = 1_000) -> list[Event]:
         """The newest stored events of these readers and of the pseudonyms linked to them

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.analytics.events import Event, EventKind
@@ -44,6 +44,37 @@ class SqlEventStore:
                 delete(events).where(or_(events.c.reader.in_(names), events.c.alias.in_(names)))
             )
         return int(result.rowcount or 0)
+
+    async def anonymise(self, pseudonyms: Collection[str], replacement: str) -> int:
+        """Cut these pseudonyms' events loose from the person; how many were rewritten.
+
+        Each event keeps what the publisher's counts need (its kind, day,
+        referrer class and experiment variant) under ``replacement``, a
+        pseudonym nothing else stores, so the funnel, revenue and experiment
+        figures stay right; what was read (article, section), the time of
+        day and any link to another pseudonym are dropped.
+        """
+        if not pseudonyms:
+            return 0
+        names = list(pseudonyms)
+        theirs = or_(events.c.reader.in_(names), events.c.alias.in_(names))
+        total = 0
+        async with self._engine.begin() as conn:
+            days = (await conn.execute(select(events.c.day).where(theirs).distinct())).scalars()
+            for day in list(days):
+                result = await conn.execute(
+                    update(events)
+                    .where(theirs, events.c.day == day)
+                    .values(
+                        reader=replacement,
+                        alias="",
+                        article_id="",
+                        section="",
+                        at=datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC),
+                    )
+                )
+                total += int(result.rowcount or 0)
+        return total
 
     async def of_readers(self, pseudonyms: Collection[str], limit: int = 1_000) -> list[Event]:
         """The newest events of these pseudonyms, newest first."""

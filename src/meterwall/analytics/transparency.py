@@ -2,8 +2,11 @@
 
 Shown on the reader's own meter page and exported from
 ``/account/meter/export.json``: the reader cookie, the meter's counted
-articles, the funnel events under the reader's pseudonym, and, for a
-signed-in reader, the account, its sessions, subscriptions and gift links.
+articles, the funnel events under the reader's pseudonyms, and, for a
+signed-in reader, the account, its sessions, subscriptions, gift links,
+complimentary grants, sign-in links and the anonymous reader ids linked to
+it at sign-in (whose events are listed too).  ``docs/privacy.md`` says the
+same table by table.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from meterwall.analytics.events import Event
-from meterwall.storage.schema import gift_links, subscriptions
+from meterwall.privacy.erasure import linked_readers, reader_ids
+from meterwall.storage.schema import complimentary_grants, gift_links, login_tokens, subscriptions
 from meterwall.storage.times import utc
 
 if TYPE_CHECKING:
@@ -47,6 +51,9 @@ class ReaderData:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     gift_links: list[dict[str, Any]] = field(default_factory=list)
+    complimentary_grants: list[dict[str, Any]] = field(default_factory=list)
+    login_links: list[dict[str, Any]] = field(default_factory=list)
+    linked_reader_ids: list[str] = field(default_factory=list)
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         """The export: plain JSON types, times in ISO 8601 UTC."""
@@ -76,6 +83,9 @@ class ReaderData:
             "sessions": self.sessions,
             "subscriptions": self.subscriptions,
             "gift_links": self.gift_links,
+            "complimentary_grants": self.complimentary_grants,
+            "login_links": self.login_links,
+            "linked_reader_ids": self.linked_reader_ids,
         }
 
 
@@ -89,7 +99,7 @@ async def reader_data(
     """Gather what is stored about the reader behind ``cookie_reader_id``."""
     settings = services.settings
     member = await services.members.member(cookie_reader_id, now)
-    ids = [cookie_reader_id]
+    ids = await reader_ids(services, cookie_reader_id, member.account if member else None)
     data = ReaderData(
         reader_id=cookie_reader_id,
         pseudonyms=[],
@@ -101,7 +111,7 @@ async def reader_data(
     )
     if member is not None:
         account = member.account
-        ids.append(f"acct:{account.id}")
+        data.linked_reader_ids = await linked_readers(services.engine, account.id)
         data.account = {
             "email": account.email,
             "created_at": _iso(account.created_at),
@@ -142,6 +152,28 @@ async def reader_data(
                 }
                 for r in gifts
             ]
+            grants = await conn.execute(
+                select(complimentary_grants).where(complimentary_grants.c.account_id == account.id)
+            )
+            data.complimentary_grants = [
+                {
+                    "granted_at": _iso(r.granted_at),
+                    "expires_at": _iso(r.expires_at),
+                    "note": r.note,
+                }
+                for r in grants
+            ]
+            links = await conn.execute(
+                select(login_tokens).where(login_tokens.c.email == account.email)
+            )
+            data.login_links = [
+                {
+                    "ip": r.ip,
+                    "created_at": _iso(r.created_at),
+                    "used_at": _iso(r.used_at),
+                }
+                for r in links
+            ]
     recorder = services.events
     own = [recorder.pseudonyms.of(i) for i in ids]
     data.events = await recorder.of_readers(ids, MAX_EVENTS)
@@ -156,7 +188,12 @@ async def reader_data(
         ),
         Kept(
             "Meter",
-            f"{len(report.reads)} article(s) counted this period, each with the time it counted.",
+            f"{len(report.reads)} article(s) counted this period, each with the time it counted"
+            + (
+                f"; {bare} of them only as a number, since you deleted your reading data."
+                if (bare := sum(1 for r in report.reads if not r.article_id))
+                else " (after you delete your reading data, only the number stays)."
+            ),
             "Until the meter period ends.",
         ),
         Kept(
@@ -165,17 +202,34 @@ async def reader_data(
             "pseudonym(s) " + ", ".join(data.pseudonyms) + ": a keyed hash of your reader id, "
             "with the article, its section, where the visit came from (search, social, "
             "internal, direct or other; never the address) and any experiment variant.",
-            f"{recorder.retention_days} days, then deleted.",
+            f"{recorder.retention_days} days, then deleted. When you delete your reading data "
+            "they lose every link to you: only the day and the kind of event stay, as "
+            "anonymous counts for the publisher's figures.",
         ),
     ]
     if member is not None:
-        data.kinds.append(
+        data.kinds += [
             Kept(
                 "Account",
                 "Your email address, when the account was made, your sessions (device, IP "
-                "address, times), subscriptions and gift links.",
+                "address, times), subscriptions, gift links, complimentary access and the "
+                f"{len(data.linked_reader_ids)} reader id(s) this browser or others used "
+                "before you signed in.",
                 f"While your account exists; each session ends "
                 f"{settings.accounts.session_days} days after signing in, or when you end it.",
-            )
-        )
+            ),
+            Kept(
+                "Sign-in links",
+                f"{len(data.login_links)} link(s) sent to your address: when, and from which "
+                "IP address it was asked for (the link itself only as a hash).",
+                "A day.",
+            ),
+            Kept(
+                "Payments",
+                "Stripe, our payment provider, holds your card and invoices; we keep only the "
+                "plan, status and dates of your subscription.",
+                "When you delete your account we cancel the subscription and delete you as a "
+                "Stripe customer; Stripe keeps invoices and payments as tax law requires.",
+            ),
+        ]
     return data

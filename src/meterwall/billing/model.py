@@ -22,6 +22,9 @@ from meterwall.access.model import Entitlement
 
 ENTITLING = frozenset({"active", "trialing"})
 
+ENDED = frozenset({"canceled", "incomplete_expired"})
+"""Statuses after which a subscription can never charge again."""
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionSnapshot:

@@ -107,3 +107,11 @@ class PaymentGateway(Protocol):
     async def cancel_now(self, subscription_id: str) -> None:
         """End a subscription at once (used for a checkout whose first payment failed)."""
         ...
+
+    async def delete_customer(self, customer_id: str) -> None:
+        """Delete the customer (already deleted or unknown is not an error).
+
+        The provider keeps the customer's invoices and payments for its own
+        legal duties; meterwall keeps nothing of them.
+        """
+        ...

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from meterwall.access.model import Entitlement
 from meterwall.billing.model import (
+    ENDED,
     ENTITLING,
     StoredSubscription,
     SubscriptionSnapshot,
@@ -314,6 +315,29 @@ class BillingService:
             if stored is not None and old is not None and old.status != stored.status:
                 changed += 1
         return SyncReport(checked=len(seen), changed=changed, missing=missing)
+
+    async def close_customer(self, account: Account) -> list[StoredSubscription]:
+        """Before an account is erased: end every live subscription of its Stripe customer at
+        once, then delete the customer.  Safe to repeat.  Returns the account's subscriptions
+        as they were stored before (the caller keeps anonymous counts of them).
+
+        Raises :class:`GatewayUnavailable` (or :class:`BillingDisabled` with a customer but
+        no Stripe configured): then nothing was deleted at Stripe's end that matters, and the
+        account must stay until a retry succeeds, or the reader would be charged with no
+        account to cancel from.
+        """
+        before = await self.store.of_account(account.id)
+        customer = account.stripe_customer_id
+        if not customer:
+            return before
+        gateway = self._gateway()
+        if not await gateway.customer_exists(customer):
+            return before
+        for snap in await gateway.subscriptions_of(customer):
+            if snap.status not in ENDED:
+                await gateway.cancel_now(snap.id)
+        await gateway.delete_customer(customer)
+        return before
 
     async def grant(
         self, account: Account, days: int | None, note: str, now: datetime

@@ -259,3 +259,7 @@ class StripeGateway:
     async def cancel_now(self, subscription_id: str) -> None:
         """End the subscription at once."""
         await self._call(self._client.v1.subscriptions.cancel_async(subscription_id))
+
+    async def delete_customer(self, customer_id: str) -> None:
+        """Delete the customer; one Stripe no longer knows is already gone."""
+        await self._found(self._client.v1.customers.delete_async(customer_id))

@@ -73,7 +73,7 @@ class SentGift:
         return self.revoked_at is None and self.expires_at > now
 
 
-def _recipient(reader_id: str) -> str:
+def recipient_hash(reader_id: str) -> str:
     return hashlib.sha256(f"meterwall.gift-recipient:{reader_id}".encode()).hexdigest()
 
 
@@ -187,7 +187,7 @@ class GiftLinks:
         gift_id = self.signed_id(token, article_id, now)
         if gift_id is None:
             return False
-        recipient = _recipient(reader_id)
+        recipient = recipient_hash(reader_id)
         async with self._engine.connect() as conn:
             row = (
                 (

@@ -18,7 +18,18 @@ class CountedRead:
     """One article that counted against a reader's meter, and when."""
 
     article_id: str
+    """The article, or ``""`` for a read kept as a bare count (see ``MeterStore.forget``)."""
     counted_at: datetime
+
+
+def kept_at(window: MeterWindow, counted_at: datetime) -> datetime:
+    """The time a read kept as a bare count keeps.
+
+    In a calendar period every read counts until the same reset, so the
+    period's start is kept instead of the real time; in a rolling window a
+    read stops counting a fixed span after it counted, so its time stays.
+    """
+    return window.since if window.resets_at is not None else counted_at
 
 
 class MeterUnavailable(Exception):
@@ -72,8 +83,16 @@ class MeterStore(Protocol):
         """
         ...
 
-    async def forget(self, reader_id: str) -> None:
-        """Delete everything stored about this reader's meter."""
+    async def forget(self, reader_id: str, keep_count_in: MeterWindow | None = None) -> None:
+        """Delete everything stored about this reader's meter.
+
+        With ``keep_count_in``, the reads counted in that window survive as a
+        bare count: the same number of reads, each with no article id
+        (:meth:`counted` lists them with ``article_id == ""``) and the time
+        :func:`kept_at` gives, so deleting one's reading data never restarts
+        the meter.  An article read before counts again if read again.
+        Reads kept this way merge like any other, never into one another.
+        """
         ...
 
     async def ping(self) -> None:

@@ -19,7 +19,8 @@ limit of 5):
   rolling window, where a busy bucket never expires, each write also samples
   two other fields and deletes those whose window has ended.
 * Article ids are recorded once in ``<prefix>articles`` (hash of id -> id) so
-  that :meth:`RedisMeterStore.counted` can name the articles.
+  that :meth:`RedisMeterStore.counted` can name the articles; a record whose
+  hash is not there is a read kept as a bare count (see ``forget``).
 
 Times are kept to the second.  Every call is bounded by ``timeout`` and
 raises :class:`~meterwall.metering.ports.MeterUnavailable` when Redis is down,
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import os
 import struct
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -156,6 +158,29 @@ end
 return #keep
 """
 
+_KEEP_COUNT = """
+local key, field, tag, nonce = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local since, at = tonumber(ARGV[4]), tonumber(ARGV[5])
+local value = redis.call('HGET', key, field)
+if not value then return 0 end
+local kept = {}
+if string.sub(value, 1, 2) == tag then
+  for i = 7, #value - 9, 10 do
+    local t = struct.unpack('>I4', value, i + 6)
+    if t >= since then
+      if at > 0 then t = at end
+      kept[#kept + 1] = nonce .. struct.pack('>I2', #kept) .. struct.pack('>I4', t)
+    end
+  end
+end
+if #kept == 0 then
+  redis.call('HDEL', key, field)
+else
+  redis.call('HSET', key, field, string.sub(value, 1, 6) .. table.concat(kept))
+end
+return #kept
+"""
+
 
 def _digest(value: str, size: int, person: bytes) -> bytes:
     return hashlib.blake2b(value.encode(), digest_size=size, person=person).digest()
@@ -250,6 +275,7 @@ class RedisMeterStore:
         self._merge_into = client.register_script(_MERGE_INTO)
         self._remove = client.register_script(_REMOVE)
         self._admit = client.register_script(_ADMIT)
+        self._keep_count = client.register_script(_KEEP_COUNT)
 
     @asynccontextmanager
     async def _call(self) -> AsyncIterator[None]:
@@ -338,9 +364,10 @@ class RedisMeterStore:
             if not records:
                 return []
             names = await self._client.hmget(self._articles_key, [h for h, _ in records])
+        # A record whose article was never named is a read kept as a bare count.
         reads = [
             CountedRead(
-                h.hex() if name is None else name if isinstance(name, str) else name.decode(),
+                "" if name is None else name if isinstance(name, str) else name.decode(),
                 datetime.fromtimestamp(t, UTC),
             )
             for (h, t), name in zip(records, names, strict=True)
@@ -392,11 +419,30 @@ class RedisMeterStore:
             admitted = await self._admit(keys=[key], args=[member, limit, self._ttl(window, now)])
         return bool(admitted)
 
-    async def forget(self, reader_id: str) -> None:
-        """Delete this reader's meter."""
+    async def forget(self, reader_id: str, keep_count_in: MeterWindow | None = None) -> None:
+        """Delete this reader's meter; with a window, its reads stay as a bare count.
+
+        A kept read's article hash becomes a random 4-byte nonce of this call
+        and its index, which no article id is recorded under, so it is never
+        named and never merges into another read.
+        """
         key, field = self._slot(reader_id)
         async with self._call():
-            await self._client.hdel(key, field)
+            if keep_count_in is None:
+                await self._client.hdel(key, field)
+                return
+            window = keep_count_in
+            since = math.ceil(window.since.timestamp())
+            await self._keep_count(
+                keys=[key],
+                args=[
+                    field,
+                    self._tag(window),
+                    os.urandom(4),
+                    since,
+                    since if window.resets_at is not None else 0,  # as ``kept_at`` says
+                ],
+            )
 
     async def persistence_problem(self) -> str | None:
         """Why meters would not survive a Redis restart; ``""`` when they would.

@@ -24,6 +24,7 @@ Cancelling a call rolls its transaction back, which also releases the lock.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meterwall.access.model import MeterState, MeterWindow
 from meterwall.metering.budget import hour_window, network_key
-from meterwall.metering.ports import CountedRead, MeterUnavailable
+from meterwall.metering.ports import CountedRead, MeterUnavailable, kept_at
 from meterwall.storage.bounded import bounded
 from meterwall.storage.engine import IMMEDIATE, LOCK_WAIT_MS
 from meterwall.storage.schema import meter_reads
@@ -44,6 +45,9 @@ from meterwall.storage.transactions import write_transaction
 
 DEFAULT_TIMEOUT = 0.25
 """Seconds one meter call may take before the store counts as unavailable."""
+
+KEPT = "~kept~"
+"""How the article id of a read kept as a bare count begins (then random, so two never merge)."""
 
 PURGE_BATCH = 5_000
 """Expired rows deleted per transaction by :meth:`SqlMeterStore.purge_expired`."""
@@ -146,7 +150,10 @@ class SqlMeterStore:
         )
         async with _bounded(self._timeout), self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [CountedRead(r.article_id, utc(r.counted_at)) for r in rows]
+        return [
+            CountedRead("" if r.article_id.startswith(KEPT) else r.article_id, utc(r.counted_at))
+            for r in rows
+        ]
 
     async def merge(
         self, source_reader_id: str, target_reader_id: str, window: MeterWindow, now: datetime
@@ -206,10 +213,37 @@ class SqlMeterStore:
         state = await self.check_and_record(network_key(network), window, reader_id, limit, now)
         return state.counted
 
-    async def forget(self, reader_id: str) -> None:
-        """Delete every meter row of this reader."""
-        async with _bounded(self._timeout), self._engine.begin() as conn:
-            await conn.execute(delete(meter_reads).where(meter_reads.c.reader_id == reader_id))
+    async def forget(self, reader_id: str, keep_count_in: MeterWindow | None = None) -> None:
+        """Delete every meter row of this reader, keeping the window's count if asked
+        (one locked transaction, so a read made meanwhile is neither lost nor doubled)."""
+        mine = meter_reads.c.reader_id == reader_id
+        async with _bounded(self._timeout), self._engine.connect() as raw:
+            conn = await raw.execution_options(**self._locking)
+            async with conn.begin():
+                kept = []
+                if keep_count_in is not None:
+                    window = keep_count_in
+                    await self._lock(conn, reader_id, window.key)
+                    since = window.since.astimezone(UTC)
+                    rows = await conn.execute(
+                        select(meter_reads.c.counted_at, meter_reads.c.expires_at).where(
+                            mine, meter_reads.c.window_key == window.key
+                        )
+                    )
+                    kept = [
+                        {
+                            "reader_id": reader_id,
+                            "window_key": window.key,
+                            "article_id": KEPT + secrets.token_hex(12),
+                            "counted_at": kept_at(window, utc(r.counted_at)).astimezone(UTC),
+                            "expires_at": r.expires_at,
+                        }
+                        for r in rows
+                        if utc(r.counted_at) >= since
+                    ]
+                await conn.execute(delete(meter_reads).where(mine))
+                if kept:
+                    await conn.execute(insert(meter_reads), kept)
 
     async def purge_expired(self, now: datetime, batch: int = PURGE_BATCH) -> int:
         """Delete rows whose window ended before ``now``; returns how many went.

@@ -83,9 +83,9 @@ class InstrumentedMeterStore:
             "merge", lambda: self.store.merge(source_reader_id, target_reader_id, window, now)
         )
 
-    async def forget(self, reader_id: str) -> None:
-        """Delete everything stored about this reader's meter."""
-        await self._timed("forget", lambda: self.store.forget(reader_id))
+    async def forget(self, reader_id: str, keep_count_in: MeterWindow | None = None) -> None:
+        """Delete everything stored about this reader's meter (keeping a bare count if asked)."""
+        await self._timed("forget", lambda: self.store.forget(reader_id, keep_count_in))
 
     async def ping(self) -> None:
         """Raise :class:`MeterUnavailable` unless the store answers."""

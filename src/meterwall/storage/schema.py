@@ -175,6 +175,18 @@ complimentary_grants = Table(
     Index("ix_complimentary_grants_account_id", "account_id"),
 )
 
+account_readers = Table(
+    "account_readers",
+    metadata,
+    Column(
+        "account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("reader_id", String(64), primary_key=True),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+)
+"""Every reader id a browser used before signing in to the account, so that deleting the
+account's reading data (or the account) reaches what was recorded under those ids too."""
+
 
 events = Table(
     "events",

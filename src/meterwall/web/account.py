@@ -28,6 +28,7 @@ from meterwall.identity.loginlinks import TooManyLinks, safe_next
 from meterwall.identity.mail import MailError, Message
 from meterwall.identity.members import Member
 from meterwall.metering.ports import MeterUnavailable
+from meterwall.privacy.erasure import link_reader
 from meterwall.web.client import client_ip
 from meterwall.web.reader import Visitor
 
@@ -247,6 +248,8 @@ async def confirm(request: Request) -> Response:
     if previous is not None:
         await members.sessions.end_reader(visitor.reader_id)
     else:
+        # What this browser recorded before signing in is the account's to export and delete.
+        await link_reader(services.engine, account.id, visitor.reader_id, now)
         # With the meter store down the anonymous reads stay where they were:
         # signing in matters more than carrying them over.
         with contextlib.suppress(MeterUnavailable):

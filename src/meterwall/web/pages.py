@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from meterwall.access.model import ReaderState
-from meterwall.analytics.transparency import reader_data
 from meterwall.content.teaser import lede
 from meterwall.web.client import request_facts
 from meterwall.web.reader import Visitor
@@ -122,86 +119,6 @@ async def _reader(request: Request, visitor: Visitor) -> ReaderState:
             request, visitor.reader_id, services.settings.trusted_proxies, services.clock()
         )
     )
-
-
-def _local(moment: datetime | None, zone: str) -> datetime | None:
-    return moment.astimezone(ZoneInfo(zone)) if moment is not None else None
-
-
-async def meter_page(request: Request) -> Response:
-    """The reader's own meter: what counted, when it resets, and a way to delete it."""
-    services = _services(request)
-    visitor = services.identity.visitor(request)
-    zone = services.settings.policy.timezone
-    now = services.clock()
-    report = await services.access.report(await _reader(request, visitor), now)
-    stored = await reader_data(services, visitor.reader_id, report, now)
-    found = await services.articles.by_ids(r.article_id for r in report.reads)
-    reads = [
-        {
-            "article": found.get(r.article_id),
-            "article_id": r.article_id,
-            "counted_at": _local(r.counted_at, zone),
-        }
-        for r in report.reads
-    ]
-    response = _page(
-        request,
-        "meter.html",
-        {
-            "reads": reads,
-            "limit": report.limit,
-            "resets_at": _local(report.resets_at, zone),
-            "timezone": zone,
-            "csrf": services.csrf.token(visitor.reader_id, "forget"),
-            "deleted": request.query_params.get("deleted") == "1",
-            "new_reader": visitor.new,
-            "stored": stored,
-        },
-    )
-    response.headers.update(PRIVATE)
-    services.identity.remember(response, visitor)
-    return response
-
-
-async def export_my_data(request: Request) -> Response:
-    """Everything stored about this reader, as a JSON download (never cached)."""
-    services = _services(request)
-    visitor = services.identity.visitor(request)
-    now = services.clock()
-    report = await services.access.report(await _reader(request, visitor), now)
-    stored = await reader_data(services, visitor.reader_id, report, now)
-    response = JSONResponse(
-        stored.as_json(now),
-        headers={**PRIVATE, "Content-Disposition": 'attachment; filename="my-meterwall-data.json"'},
-    )
-    services.identity.remember(response, visitor)
-    return response
-
-
-async def forget_me(request: Request) -> Response:
-    """Delete this reader's meter data and cookie."""
-    services = _services(request)
-    visitor = services.identity.visitor(request)
-    form = await request.form()
-    token = form.get("csrf")
-    if (
-        visitor.new
-        or not isinstance(token, str)
-        or not services.csrf.check(visitor.reader_id, "forget", token)
-    ):
-        raise HTTPException(400, "This form has expired. Please reload the page and try again.")
-    # A signed-in reader's meter is the account's (shared by every browser it signs in on),
-    # kept under the account's meter id: delete it with this browser's own.
-    reader_ids = list(
-        dict.fromkeys([visitor.reader_id, (await _reader(request, visitor)).reader_id])
-    )
-    for reader_id in reader_ids:
-        await services.access.forget(reader_id)
-    await services.events.forget(reader_ids)
-    response = RedirectResponse("/account/meter?deleted=1", status_code=303)
-    services.identity.clear(response)
-    return response
 
 
 async def feed(request: Request) -> Response:

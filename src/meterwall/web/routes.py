@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from meterwall.web import account, billing, pages
+from meterwall.web import account, billing, pages, privacy
 
 STATIC = Path(__file__).parent / "static"
 
@@ -19,9 +19,17 @@ def routes() -> list[BaseRoute]:
         Route("/articles/{slug}", pages.article, name="article"),
         Route("/articles/{slug}/amp", pages.article, name="article_amp"),
         Route("/subscribe", pages.subscribe, name="subscribe"),
-        Route("/account/meter", pages.meter_page, name="meter"),
-        Route("/account/meter/export.json", pages.export_my_data, name="meter_export"),
-        Route("/account/meter/delete", pages.forget_me, methods=["POST"], name="forget"),
+        Route("/account/meter", privacy.meter_page, name="meter"),
+        Route("/account/meter/export.json", privacy.export_my_data, name="meter_export"),
+        Route("/account/meter/delete", privacy.forget_me, methods=["POST"], name="forget"),
+        Route("/account/delete", privacy.delete_account_form, name="delete_account_form"),
+        Route(
+            "/account/delete",
+            privacy.delete_account_now,
+            methods=["POST"],
+            name="delete_account",
+        ),
+        Route("/account/deleted", privacy.account_deleted, name="account_deleted"),
         Route("/account", account.account_page, name="account"),
         Route("/account/login", account.login_form, name="login"),
         Route("/account/login", account.send_login_link, methods=["POST"], name="send_login"),

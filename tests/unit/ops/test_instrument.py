@@ -57,7 +57,7 @@ class FakeStore:
         self._check()
         return 0
 
-    async def forget(self, reader_id: str) -> None:
+    async def forget(self, reader_id: str, keep_count_in: MeterWindow | None = None) -> None:
         self._check()
         self.reads.pop(reader_id, None)
 
