@@ -178,6 +178,26 @@ async def test_a_data_route_after_its_page_costs_nothing_more(one_free: Starlett
     assert "mw-gate" in other.text
 
 
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        (NEXT_DATA, {"Purpose": "prefetch"}),
+        (NEXT_DATA, {"X-Middleware-Prefetch": "1"}),
+        (ARC, {"RSC": "1", "Next-Router-Prefetch": "1"}),
+        (ARC, {"RSC": "1", "Sec-Purpose": "prefetch"}),
+    ],
+    ids=["data-purpose", "data-middleware", "rsc-router", "rsc-sec-purpose"],
+)
+async def test_a_prefetch_spends_no_meter_read(
+    one_free: Starlette, path: str, headers: dict[str, str]
+) -> None:
+    async with reader(one_free) as browser:
+        prefetched = await browser.get(path, headers=headers)
+        other = await browser.get(PATHS[2])
+    assert_no_leak(prefetched, ARTICLES[3])
+    assert has_full_text(other, 2), "the prefetch did not use up the free read"
+
+
 async def test_a_gated_rsc_request_is_refused_so_nextjs_loads_the_gated_page(
     hard: Starlette,
 ) -> None:

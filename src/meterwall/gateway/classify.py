@@ -19,7 +19,8 @@ body is read:
 ``text``
     ``text/plain``.
 ``fragment``
-    HTML that is not a document (no ``<html>``, ``<head>`` or ``<body>``):
+    HTML that is not a document (no doctype, ``<html>``, ``<head>``, ``<body>``,
+    ``<title>`` or ``<meta>`` at its start):
     what ``X-Requested-With: XMLHttpRequest`` requests usually get.
 ``other``
     Any other text (Markdown, CSV, XML that is not a feed).
@@ -69,13 +70,14 @@ _ASSETS = frozenset(
         "application/x-font-woff",
     }
 )
-_DOCUMENT = re.compile(rb"<(?:!doctype|html|head|body)[\s>]", re.IGNORECASE)
+_DOCUMENT = re.compile(rb"<(?:!doctype|html|head|body|title|meta)[\s>]", re.IGNORECASE)
 _JSON_FEED_VERSION = re.compile(rb'"version"\s*:\s*"https?://jsonfeed\.org/version/')
 
 PROSE_WORDS = 25
 """Words of running prose from which a response may carry article text."""
 _SENTENCE_WORDS = 6
-_SENTENCE = re.compile(r"[^.!?\n]*[.!?]+(?=[\s\"'\u201d\u2019)\]]|$)")
+# The end of a sentence; what lies between two ends is a sentence (linear, no backtracking).
+_SENTENCE_END = re.compile(r"[.!?]+(?=[\s\"'\u201d\u2019)\]]|$)")
 _WORD = re.compile(r"\w+")
 
 
@@ -169,8 +171,10 @@ def prose_words(pieces: list[str]) -> int:
     """Words in the sentences of ``pieces`` that are long enough to be running prose."""
     total = 0
     for line in _joined(pieces).split("\n"):
-        for sentence in _SENTENCE.findall(line):
-            count = len(_WORD.findall(sentence))
+        start = 0
+        for end in _SENTENCE_END.finditer(line):
+            count = len(_WORD.findall(line, start, end.start()))
+            start = end.end()
             if count >= _SENTENCE_WORDS:
                 total += count
     return total

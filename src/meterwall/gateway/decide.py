@@ -37,6 +37,14 @@ def is_navigation(target: str, headers: Mapping[str, str]) -> bool:
     return any(p.split("=", 1)[0] == "_rsc" for p in query.split("&"))
 
 
+def is_prefetch(headers: Mapping[str, str]) -> bool:
+    """Whether the request is a prefetch (Next.js links in view, speculation rules): it
+    must not spend a meter read on an article the reader may never open."""
+    if headers.get("next-router-prefetch") == "1" or headers.get("x-middleware-prefetch") == "1":
+        return True
+    return "prefetch" in (headers.get("sec-purpose", "") + headers.get("purpose", "")).lower()
+
+
 def represented(target: str) -> str:
     """The path and query of the page that a request for ``target`` may be a
     representation of (``target`` itself when nothing in it names a variant)."""

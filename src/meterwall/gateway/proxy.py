@@ -53,7 +53,12 @@ from meterwall.gateway.compression import (
 )
 from meterwall.gateway.config import PageRules
 from meterwall.gateway.cut import Assets, gated_text, prepare
-from meterwall.gateway.decide import entitled_to_everything, is_navigation, represented
+from meterwall.gateway.decide import (
+    entitled_to_everything,
+    is_navigation,
+    is_prefetch,
+    represented,
+)
 from meterwall.gateway.feeds import FeedError, cut_feed
 from meterwall.gateway.insert import STYLESHEET_URL, Inserts, stylesheet
 from meterwall.gateway.page import Page, analyse, normalise_url
@@ -595,7 +600,7 @@ class Gateway:
         ):
             return self._unchanged(fetched)
         found = await self._page_at(represented(target))
-        if found is not None:
+        if found is not None and not is_prefetch(request.headers):
             page, source = found
             visitor, reader = await self._reader(request, page.canonical, ip)
             decision = await self.services.access.decide(
@@ -617,12 +622,16 @@ class Gateway:
                 response = self._checked(kind, target, fetched, cut, fingerprint)
             self._remember(response, reader, visitor)
             return response
-        if kind == "page":
+        if kind == "page" and found is None:
             return self._unchanged(fetched)
         _, reader = await self._reader(request, self.settings.public_url + target, ip)
         policy = await self.services.access.policy_for(reader.reader_id)
         if entitled_to_everything(reader, policy, self.services.clock()):
             return self._whole(fetched)
+        if found is not None:
+            # A prefetch of an article: no meter read is spent on it, so only readers
+            # entitled to everything get it; the navigation itself is decided as usual.
+            return _refusal(kind)
         listing = self._memo(
             fetched, ("listing", kind), lambda: cut_listing(kind, text, self.rules), len(text)
         )

@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from meterwall.access.model import Entitlement, MeterState, Policy, ReaderState
-from meterwall.gateway.decide import entitled_to_everything, is_navigation, represented
+from meterwall.gateway.decide import (
+    entitled_to_everything,
+    is_navigation,
+    is_prefetch,
+    represented,
+)
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 
@@ -67,3 +72,18 @@ def test_only_readers_entitled_to_every_article_get_everything(
     reader: ReaderState, everything: bool
 ) -> None:
     assert entitled_to_everything(reader, Policy(anonymous_limit=5), NOW) is everything
+
+
+@pytest.mark.parametrize(
+    ("headers", "prefetch"),
+    [
+        ({"next-router-prefetch": "1"}, True),
+        ({"x-middleware-prefetch": "1"}, True),
+        ({"purpose": "prefetch"}, True),
+        ({"sec-purpose": "prefetch;prerender"}, True),
+        ({"rsc": "1"}, False),
+        ({}, False),
+    ],
+)
+def test_prefetches_are_recognised(headers: dict[str, str], prefetch: bool) -> None:
+    assert is_prefetch(headers) is prefetch
