@@ -66,6 +66,26 @@ LISTINGS = [
 ]
 LISTING_IDS = [r[0] for r in LISTINGS]
 
+# (id, method, path, headers, data): the WordPress REST API asked for however PHP reads it.
+REST_FORMS = [
+    ("rest.route", "GET", "/?rest.route=/wp/v2/posts", {}, None),
+    ("rest%5Froute", "GET", "/?rest%5Froute=/wp/v2/posts", {}, None),
+    ("%72est_route", "GET", "/?%72est_route=/wp/v2/posts", {}, None),
+    ("rest+route", "GET", "/?rest+route=/wp/v2/posts", {}, None),
+    ("rest%20route", "GET", "/?rest%20route=/wp/v2/posts", {}, None),
+    ("rest[route", "GET", "/?rest[route=/wp/v2/posts", {}, None),
+    ("index.php", "GET", "/index.php/wp-json/wp/v2/posts", {}, None),
+    ("index.php-query", "GET", "/index.php?rest_route=/wp/v2/posts", {}, None),
+    ("post-method-get", "POST", "/?_method=GET", {}, {"rest_route": "/wp/v2/posts"}),
+    (
+        "post-override",
+        "POST",
+        "/",
+        {"X-HTTP-Method-Override": "GET"},
+        {"rest_route": "/wp/v2/posts"},
+    ),
+]
+
 # (id, method, path, data): JSON without article text: the site's own features.
 NO_PROSE = [
     ("contact-form-7", "POST", "/wp-json/contact-form-7/v1/contact-forms/5/feedback", {"a": "b"}),
@@ -136,15 +156,15 @@ async def test_a_representation_and_its_page_are_one_read(
     other = 2 if n != 2 else 1
     async with reader(one_free) as browser:
         first = await browser.get(path, headers=headers)
+        next_article = await browser.get(PATHS[other])
         page = await browser.get(PATHS[n])
         again = await browser.get(path, headers=headers)
-        next_article = await browser.get(PATHS[other])
     assert first.status_code == 200
     assert has_full_text(first, n), "the free read shows the representation whole"
+    assert "mw-gate" in next_article.text, "the representation spent the one free read"
+    assert_no_leak(next_article, ARTICLES[other])
     assert has_full_text(page, n), "the page is the same read: still free"
     assert has_full_text(again, n), "re-reads are free"
-    assert "mw-gate" in next_article.text, "one read was spent, not two"
-    assert_no_leak(next_article, ARTICLES[other])
 
 
 async def test_with_the_upstream_cache_on_representations_are_still_cut_and_one_read(
@@ -165,17 +185,21 @@ async def test_with_the_upstream_cache_on_representations_are_still_cut_and_one_
             assert "mw-gate" in (await browser.get(PATHS[other])).text
 
 
-async def test_a_data_route_after_its_page_costs_nothing_more(one_free: Starlette) -> None:
+async def test_a_metered_readers_client_side_navigation_is_one_read_per_article(
+    one_free: Starlette,
+) -> None:
     async with reader(one_free) as browser:
-        page = await browser.get(ARC)
-        data = await browser.get(NEXT_DATA)
         rsc = await browser.get(ARC, headers={"RSC": "1"})
-        other = await browser.get(PATHS[2])
-    assert has_full_text(page, 3)
-    assert has_full_text(data, 3)
-    assert has_full_text(rsc, 3)
+        data = await browser.get(NEXT_DATA)
+        page = await browser.get(ARC)
+        other = await browser.get(PATHS[2], headers={"RSC": "1"})
+        other_page = await browser.get(PATHS[2])
     assert rsc.headers["content-type"].startswith("text/x-component")
-    assert "mw-gate" in other.text
+    assert has_full_text(rsc, 3)
+    assert has_full_text(data, 3)
+    assert has_full_text(page, 3)
+    assert other.status_code == 403, "the second article is past the meter"
+    assert "mw-gate" in other_page.text
 
 
 @pytest.mark.parametrize(
@@ -247,6 +271,22 @@ async def test_content_apis_are_cut_for_a_gated_reader(
         assert "LEDE-" in response.text
 
 
+@pytest.mark.parametrize(
+    ("name", "method", "path", "headers", "data"), REST_FORMS, ids=[r[0] for r in REST_FORMS]
+)
+async def test_the_rest_api_asked_for_any_way_gives_a_gated_reader_no_gated_text(
+    hard: Starlette,
+    name: str,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    data: Any,
+) -> None:
+    async with reader(hard) as browser:
+        response = await browser.request(method, path, headers=headers, data=data)
+    assert_nothing_gated(response, list(ARTICLES.values()))
+
+
 @pytest.mark.parametrize(("name", "method", "path", "data"), LISTINGS, ids=LISTING_IDS)
 async def test_content_apis_are_whole_for_a_subscriber(
     hard: Starlette, name: str, method: str, path: str, data: Any
@@ -263,6 +303,8 @@ async def test_content_apis_are_cut_for_a_metered_reader_too(one_free: Starlette
     async with reader(one_free) as browser:
         response = await browser.get("/wp-json/wp/v2/posts")
         page = await browser.get(PATHS[1])
+    assert response.status_code == 200
+    assert "LEDE-1" in response.text
     assert_nothing_gated(response, list(ARTICLES.values()))
     assert has_full_text(page, 1), "reading an API spends no meter read"
 
@@ -291,12 +333,14 @@ async def test_a_path_the_publisher_opens_is_passed_whole(app_factory: Callable[
     app = await proxied(
         app_factory,
         policy={"anonymous_limit": 0},
-        proxy={"allow_paths": [r"^/api/stories\.json$"]},
+        proxy={"allow_paths": [r"^/api/stories\.json$", r"^/wp-json/wp/v2/posts$"]},
     )
     async with reader(app) as browser:
         opened = await browser.get("/api/stories.json")
-        closed = await browser.get("/wp-json/wp/v2/posts")
+        rest = await browser.get("/wp-json/wp/v2/posts")
+        closed = await browser.get("/ghost/api/content/posts/")
     assert plain_body(ARTICLES[1]) in opened.json()["stories"][0]["text"]
+    assert has_full_text(rest, 1)
     assert_nothing_gated(closed, list(ARTICLES.values()))
 
 
