@@ -28,6 +28,7 @@ from tests.fixtures.upstream.site import (
     BUILD_ID,
     LENGTH,
     PATHS,
+    ROBOTS,
     create_upstream,
     plain_body,
 )
@@ -321,6 +322,13 @@ async def test_json_without_article_text_passes_unchanged_for_a_gated_reader(
         response = await _send(browser, method, path, data)
     assert response.status_code == expected.status_code == 200
     assert response.json() == expected.json()
+
+
+async def test_robots_txt_with_prose_comments_reaches_every_crawler(hard: Starlette) -> None:
+    async with reader(hard, headers={"User-Agent": "SomeBot/1.0"}) as bot:
+        response = await bot.get("/robots.txt")
+    assert response.status_code == 200
+    assert response.text == ROBOTS
 
 
 async def test_a_json_feed_is_never_sent_whole_to_a_gated_reader(hard: Starlette) -> None:

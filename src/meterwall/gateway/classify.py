@@ -70,6 +70,9 @@ _ASSETS = frozenset(
         "application/x-font-woff",
     }
 )
+_SITE_METADATA = frozenset(
+    {"/robots.txt", "/ads.txt", "/app-ads.txt", "/sellers.json", "/humans.txt", "/security.txt"}
+)
 _DOCUMENT = re.compile(rb"<(?:!doctype|html|head|body|title|meta)[\s>]", re.IGNORECASE)
 _JSON_FEED_VERSION = re.compile(rb'"version"\s*:\s*"https?://jsonfeed\.org/version/')
 
@@ -100,6 +103,13 @@ def kind_of(method: str, status: int, media: str) -> Kind:
     if media.startswith("text/") or media.endswith("+xml") or media.endswith("/xml"):
         return "other"
     return "pass"
+
+
+def is_site_metadata(path: str) -> bool:
+    """Whether ``path`` is one of the files a site publishes about itself for machines
+    (``robots.txt``, ``ads.txt``, ``/.well-known/``): never article text, always passed,
+    since a crawler that is refused ``robots.txt`` takes the whole site as open."""
+    return path in _SITE_METADATA or path.startswith("/.well-known/")
 
 
 def refine(kind: Kind, body: bytes) -> Kind:

@@ -43,7 +43,14 @@ from meterwall.access.model import Decision, ReaderState, shows_full_text
 from meterwall.gateway.cache.entry import Entry
 from meterwall.gateway.cache.factory import build_upstream_cache
 from meterwall.gateway.cache.template import Template
-from meterwall.gateway.classify import REPRESENTATIONS, Kind, carries_prose, kind_of, refine
+from meterwall.gateway.classify import (
+    REPRESENTATIONS,
+    Kind,
+    carries_prose,
+    is_site_metadata,
+    kind_of,
+    refine,
+)
 from meterwall.gateway.compression import (
     TooLarge,
     UnknownEncoding,
@@ -594,6 +601,8 @@ class Gateway:
         entitled to everything and cut to each post's lede, or refused, for
         everyone else.
         """
+        if is_site_metadata(target.partition("?")[0]):
+            return self._unchanged(fetched)
         text = _decode_html(fetched.body, charset(fetched.headers))
         if kind != "page" and not self._memo(
             fetched, ("prose", kind), lambda: carries_prose(kind, text), 64

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from meterwall.gateway.classify import carries_prose, kind_of, refine
+from meterwall.gateway.classify import carries_prose, is_site_metadata, kind_of, refine
 from tests.fixtures.upstream.site import ARTICLES, CART, blocks, flight, plain_body
 
 
@@ -100,3 +100,17 @@ def test_a_wrapped_plain_text_paragraph_is_one_run_of_prose() -> None:
         "Fishers said the decision came\ntoo late for the season, and\nasked for a delay.\n"
     )
     assert carries_prose("text", wrapped * 2)
+
+
+@pytest.mark.parametrize(
+    ("path", "metadata"),
+    [
+        ("/robots.txt", True),
+        ("/ads.txt", True),
+        ("/.well-known/security.txt", True),
+        ("/story.txt", False),
+        ("/robots.txt/x", False),
+    ],
+)
+def test_files_a_site_publishes_for_machines_are_known_by_path(path: str, metadata: bool) -> None:
+    assert is_site_metadata(path) is metadata
