@@ -22,6 +22,7 @@ from meterwall.access.policy import decide
 
 _NEXT_DATA = re.compile(r"^/_next/data/[^/]+/(.+)\.json$")
 _VARIANT_PARAMS = frozenset({"_rsc", "format", "output", "outputtype", "print", "_format"})
+_PAGE_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "*/*"})
 _PRINT_SUFFIX = re.compile(r"/print/?$", re.IGNORECASE)
 
 EVERYTHING = ArticleAccess(id="meterwall:every-article", access=AccessLevel.PREMIUM)
@@ -43,6 +44,23 @@ def is_prefetch(headers: Mapping[str, str]) -> bool:
     if headers.get("next-router-prefetch") == "1" or headers.get("x-middleware-prefetch") == "1":
         return True
     return "prefetch" in (headers.get("sec-purpose", "") + headers.get("purpose", "")).lower()
+
+
+def negotiated(headers: Mapping[str, str]) -> bool:
+    """Whether the request asked for something other than what a browser's page load
+    asks for (JSON or text first in ``Accept``, an RSC payload, an XHR answer)."""
+    if headers.get("rsc") == "1" or headers.get("x-requested-with"):
+        return True
+    preferred = headers.get("accept", "").split(",")[0].split(";")[0].strip().lower()
+    return preferred not in _PAGE_TYPES
+
+
+def page_of(target: str, headers: Mapping[str, str]) -> str | None:
+    """The page whose article the response to this request may be a representation of;
+    ``None`` when the request names no page but itself and asked for nothing special
+    (an API's own address): fetching it again as HTML would only get the same answer."""
+    page = represented(target)
+    return page if page != target or negotiated(headers) else None
 
 
 def represented(target: str) -> str:

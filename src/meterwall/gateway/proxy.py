@@ -64,6 +64,7 @@ from meterwall.gateway.decide import (
     entitled_to_everything,
     is_navigation,
     is_prefetch,
+    page_of,
     represented,
 )
 from meterwall.gateway.feeds import FeedError, cut_feed
@@ -608,7 +609,8 @@ class Gateway:
             fetched, ("prose", kind), lambda: carries_prose(kind, text), 64
         ):
             return self._unchanged(fetched)
-        found = await self._page_at(represented(target))
+        page_target = page_of(target, request.headers)
+        found = await self._page_at(page_target) if page_target is not None else None
         if found is not None and not is_prefetch(request.headers):
             page, source = found
             visitor, reader = await self._reader(request, page.canonical, ip)

@@ -11,6 +11,7 @@ from meterwall.gateway.decide import (
     entitled_to_everything,
     is_navigation,
     is_prefetch,
+    page_of,
     represented,
 )
 
@@ -87,3 +88,22 @@ def test_only_readers_entitled_to_every_article_get_everything(
 )
 def test_prefetches_are_recognised(headers: dict[str, str], prefetch: bool) -> None:
     assert is_prefetch(headers) is prefetch
+
+
+@pytest.mark.parametrize(
+    ("target", "headers", "page"),
+    [
+        ("/wp-json/wp/v2/posts", {}, None),
+        ("/wp-json/wp/v2/posts", {"accept": "*/*"}, None),
+        ("/wp-json/wp/v2/posts", {"accept": "text/html,application/json"}, None),
+        ("/x/", {"accept": "application/json"}, "/x/"),
+        ("/x/", {"accept": "application/json, text/plain, */*"}, "/x/"),
+        ("/x/", {"rsc": "1"}, "/x/"),
+        ("/x/", {"x-requested-with": "XMLHttpRequest"}, "/x/"),
+        ("/x/?format=json", {}, "/x/"),
+    ],
+)
+def test_only_a_request_that_may_stand_for_a_page_is_looked_up_as_one(
+    target: str, headers: dict[str, str], page: str | None
+) -> None:
+    assert page_of(target, headers) == page
