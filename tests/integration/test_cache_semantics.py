@@ -434,6 +434,7 @@ async def test_cache_results_are_counted_in_the_metrics(
     app = await cached_proxy(app_factory, origin, cache_clock)
     for _ in range(3):
         await read(app, ARTICLE)
-    metrics = (await read(app, "/metrics")).text
+    async with reader(app, client=("127.0.0.1", 5000)) as scraper:  # metrics: loopback only
+        metrics = (await scraper.get("/metrics")).text
     assert 'meterwall_upstream_cache_total{result="miss"} 1.0' in metrics
     assert 'meterwall_upstream_cache_total{result="hit"} 2.0' in metrics

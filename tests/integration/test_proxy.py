@@ -228,8 +228,9 @@ async def test_sitemap_passes_through(hard_paywall: Any) -> None:
     assert canonical(1) in response.text
 
 
-async def test_upstream_content_apis_are_closed(hard_paywall: Any) -> None:
-    async with reader(hard_paywall) as browser:
+async def test_paths_a_publisher_blocks_answer_404(app_factory: Callable[..., Any]) -> None:
+    app = await proxied(app_factory, proxy={"blocked_paths": [r"^/wp-json/", r"[?&]rest_route="]})
+    async with reader(app) as browser:
         response = await browser.get("/wp-json/wp/v2/posts")
         query = await browser.get("/?rest_route=/wp/v2/posts")
     assert response.status_code == 404

@@ -17,4 +17,11 @@ Prepared
 Fingerprint
     Hashed word shingles of the gated text, used to find and remove every
     other copy of it (:mod:`meterwall.gateway.text`).
+Representation
+    A response other than an HTML page or a feed that may carry article text:
+    JSON (content APIs, Next.js data routes), RSC payloads, plain text, HTML
+    fragments, print views.  Classified by :mod:`meterwall.gateway.classify`,
+    mapped to its article by :mod:`meterwall.gateway.decide`, cut by
+    :mod:`meterwall.gateway.represent` and checked by
+    :mod:`meterwall.gateway.verify`; one with no cutter is refused.
 """

@@ -73,18 +73,13 @@ DEFAULT_OWN_PATHS = [
     "/readyz",
     "/metrics",
 ]
-DEFAULT_BLOCKED_PATHS = [
-    r"^/wp-json/(?!oembed/)",
-    r"[?&]rest_route=",
-    r"^/ghost/api/content/",
-]
 
 
 class ProxySettings(BaseModel):
     """Reverse-proxy mode: gate an existing site that meterwall sits in front of.
 
     Patterns are Python regular expressions searched in the request path
-    (with its query string for ``blocked_paths``).
+    (with its query string for ``blocked_paths`` and ``allow_paths``).
     """
 
     upstream: str = ""
@@ -104,8 +99,12 @@ class ProxySettings(BaseModel):
     subscribe_url: str = "/subscribe"
     own_paths: list[str] = DEFAULT_OWN_PATHS
     """Path prefixes meterwall answers itself instead of the upstream."""
-    blocked_paths: list[str] = DEFAULT_BLOCKED_PATHS
-    """Paths (with query) of upstream APIs that return whole articles; answered 404."""
+    blocked_paths: list[str] = []
+    """Paths (with query) answered 404 for every reader.  Content APIs need no entry:
+    their answers are cut for readers who are not entitled."""
+    allow_paths: list[str] = []
+    """Paths (with query) the publisher opens: passed through uncut for every reader,
+    whatever they carry.  Their answers are the publisher's call, not meterwall's."""
     timeout_seconds: float = Field(15, gt=0, le=300)
     max_page_bytes: int = Field(8 * _MiB, ge=64 * 1024, le=256 * _MiB)
     style: GateStyle = GateStyle()
@@ -122,9 +121,9 @@ class ProxySettings(BaseModel):
     def _valid_patterns(cls, values: list[str]) -> list[str]:
         return _patterns(values)
 
-    @field_validator("blocked_paths")
+    @field_validator("blocked_paths", "allow_paths")
     @classmethod
-    def _valid_blocked(cls, values: list[str]) -> list[str]:
+    def _valid_paths(cls, values: list[str]) -> list[str]:
         return _patterns(values)
 
     @field_validator("own_paths")

@@ -230,15 +230,28 @@ def _fallback(page: Page, lede: list[str], assets: Assets, token: str) -> Prepar
     return Prepared(html=document, token=token, full_text=False, fallback=True)
 
 
-def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) -> Prepared:
-    prepared = Prepared(html="", token=token, full_text=False)
-    tree = parse(page.html)
+def _cut(
+    tree: LexborHTMLParser, page: Page, rules: PageRules
+) -> tuple[LexborNode | None, Fingerprint, list[str]]:
+    """Cut ``tree``'s body after its lede: the body, the fingerprint of the gated text
+    (wherever it also hides), and the lede."""
     body = find(tree, page.body) if page.body is not None else None
     gated, lede = _cut_body(body, rules) if body is not None else ([], [])
     gated += body_texts(tree)
     if body is None:
         gated += _prose_in_scripts(tree)
-    fingerprint = Fingerprint.of(gated, [*lede, *_teaser_texts(tree, page)])
+    return body, Fingerprint.of(gated, [*lede, *_teaser_texts(tree, page)]), lede
+
+
+def gated_text(page: Page, rules: PageRules) -> Fingerprint:
+    """The fingerprint of what a reader shown the teaser of ``page`` must not receive."""
+    return _cut(parse(page.html), page, rules)[1]
+
+
+def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) -> Prepared:
+    prepared = Prepared(html="", token=token, full_text=False)
+    tree = parse(page.html)
+    body, fingerprint, lede = _cut(tree, page, rules)
     mark(tree, page, teaser=" ".join(t.strip() for t in lede))
     summary = " ".join(" ".join(t.split()) for t in lede)
     scrub_tree(tree, fingerprint, page.headline, summary[:160] or page.headline)

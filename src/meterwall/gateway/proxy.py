@@ -1,18 +1,26 @@
 """Reverse-proxy mode: the publisher's site, served through meterwall and gated on the server.
 
-The flow for each request is three separate steps, so a cache can sit
-between them (see :mod:`meterwall.gateway.page` and
-:mod:`meterwall.gateway.cut`):
+The response path is a row of phases, each a module with one job, so a
+cache can sit between them and a new representation is one classifier rule
+and one cutter:
 
 1. :meth:`Gateway.fetch` gets the upstream response (un-personalised), or
    the cache hands over its copy, already whole in memory;
-2. :func:`~meterwall.gateway.page.analyse` recognises an article page;
-3. :meth:`Gateway.render_article` decides for this reader and renders the
-   prepared full-text or teaser page with the reader's banner or gate.
+2. **classify** (:mod:`~meterwall.gateway.classify`): static asset, HTML page,
+   feed, or another representation (JSON, RSC, text, fragment); an HTML page
+   is analysed as a possible article (:func:`~meterwall.gateway.page.analyse`);
+3. **decide** (:mod:`~meterwall.gateway.decide`): the one access decision for
+   the article a page or representation stands for (one meter read for all);
+4. **cut** (:mod:`~meterwall.gateway.cut` for pages,
+   :mod:`~meterwall.gateway.feeds`, :mod:`~meterwall.gateway.represent` for
+   the rest): what this reader may see;
+5. **verify** (:mod:`~meterwall.gateway.verify`): a cut representation that
+   still carries gated text is refused instead.
 
-Everything that is not an article page (assets, front pages, search)
-streams through unchanged.  Whatever goes wrong, a page that might be an
-article is never passed through uncut: the reader gets a clear error page.
+Static assets stream through unchanged, and so do front pages and any
+representation without running prose.  Whatever goes wrong, a response that
+might carry article text is never passed through uncut: the reader gets a
+clear error, the gate or a refusal.
 """
 
 from __future__ import annotations
@@ -21,20 +29,28 @@ import html
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from meterwall.access.live import LivePolicy
-from meterwall.access.model import Decision, shows_full_text
+from meterwall.access.model import Decision, ReaderState, shows_full_text
 from meterwall.gateway.cache.entry import Entry
 from meterwall.gateway.cache.factory import build_upstream_cache
 from meterwall.gateway.cache.template import Template
+from meterwall.gateway.classify import (
+    REPRESENTATIONS,
+    Kind,
+    carries_prose,
+    is_site_metadata,
+    kind_of,
+    refine,
+)
 from meterwall.gateway.compression import (
     TooLarge,
     UnknownEncoding,
@@ -43,11 +59,20 @@ from meterwall.gateway.compression import (
     gzip_bytes,
 )
 from meterwall.gateway.config import PageRules
-from meterwall.gateway.cut import Assets, prepare
-from meterwall.gateway.feeds import FeedError, cut_feed, is_feed_type
+from meterwall.gateway.cut import Assets, gated_text, prepare
+from meterwall.gateway.decide import (
+    entitled_to_everything,
+    is_navigation,
+    is_prefetch,
+    page_of,
+    represented,
+)
+from meterwall.gateway.feeds import FeedError, cut_feed
 from meterwall.gateway.insert import STYLESHEET_URL, Inserts, stylesheet
 from meterwall.gateway.page import Page, analyse, normalise_url
+from meterwall.gateway.represent import cut_article, cut_listing
 from meterwall.gateway.schema import PAYWALLED_SELECTOR
+from meterwall.gateway.text import Fingerprint
 from meterwall.gateway.tree import find, parse
 from meterwall.gateway.upstream import (
     DECODABLE,
@@ -59,10 +84,14 @@ from meterwall.gateway.upstream import (
     request_headers,
     response_headers,
 )
+from meterwall.gateway.verify import Verifier
 from meterwall.web.client import client_ip, request_facts
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from meterwall.app import Services
+    from meterwall.web.reader import Visitor
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +100,6 @@ PRIVATE = {"cache-control": "private, no-store", "vary": "Cookie, Accept-Encodin
 _PLAIN = (("content-type", "text/html; charset=utf-8"), *PRIVATE.items())
 _GZIPPED = (*_PLAIN, ("content-encoding", "gzip"))
 
-_HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})
-_NO_BODY = frozenset({204, 304})
 _REPLACED = (
     "content-length",
     "content-encoding",
@@ -88,11 +115,10 @@ _REPLACED = (
     "digest",
 )
 _MAX_REQUEST_BODY = 32 * 1024 * 1024
+_T = TypeVar("_T")
 # What Starlette's ``request.url`` changes in a request's path and query (request_target).
 _URL_CHANGES_PATH = re.compile(r"[?#\\\t\r\n]")
 _URL_CHANGES_QUERY = re.compile(rb"[#\t\r\n]")
-
-Kind = Literal["stream", "html", "feed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +158,21 @@ def _error(status: int, title: str, detail: str) -> Response:
         f"<h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p></main></body></html>"
     )
     return HTMLResponse(page, status_code=status, headers={"cache-control": "no-store"})
+
+
+def _refusal(kind: Kind) -> Response:
+    """The answer to a reader who may not have this representation: a 403 that a
+    framework's client router takes as "load the page instead"."""
+    headers = {"cache-control": "no-store", "vary": "Cookie"}
+    if kind == "json":
+        return JSONResponse(
+            {"error": "subscription_required", "detail": "Subscribe to read this story."},
+            status_code=403,
+            headers=headers,
+        )
+    response = _error(403, "Subscribe to keep reading", "This story is for subscribers.")
+    response.headers.update(headers)
+    return response
 
 
 def _decode_html(body: bytes, declared: str | None) -> str:
@@ -189,6 +230,8 @@ class Gateway:
         self.stylesheet = stylesheet(settings)
         self.assets = Assets(stylesheet=STYLESHEET_URL, amp_css=self.stylesheet)
         self._blocked = [re.compile(p) for p in proxy.blocked_paths]
+        self._allowed = [re.compile(p) for p in proxy.allow_paths]
+        self.verifier = Verifier(services.metrics.registry)
         # "/x/" and "/x" both own "/x" and everything under "/x/".
         self._own_exact = frozenset(p.removesuffix("/") for p in proxy.own_paths)
         self._own_under = tuple(p if p.endswith("/") else p + "/" for p in proxy.own_paths)
@@ -238,8 +281,14 @@ class Gateway:
         if isinstance(read, Response):
             return read
         kind, fetched = read
+        kind = refine(kind, fetched.body)
         if kind == "feed":
-            return self._feed(fetched)
+            feed = self._feed(fetched)
+            if feed is not None:
+                return feed
+            kind = "json" if media_type(fetched.headers).endswith("json") else "other"
+        if kind in REPRESENTATIONS:
+            return await self._representation(request, target, kind, fetched, forwarding.client_ip)
         url = self.settings.public_url + target
         try:
             page = self._analyse(fetched, url)
@@ -247,30 +296,45 @@ class Gateway:
             log.exception("could not analyse %s", target)
             return _error(502, "This page could not be shown", "Please try again later.")
         if page is None:
+            if represented(target) != target:
+                # A print or other variant without article markup is still its article.
+                return await self._representation(
+                    request, target, "page", fetched, forwarding.client_ip
+                )
             return self._unchanged(fetched)
         return await self.render_article(request, page, fetched, forwarding.client_ip)
 
     async def _read(
         self, request: Request, target: str, body: bytes | None, forwarding: Forwarding
     ) -> tuple[Kind, Fetched] | Response:
-        """The upstream's answer: a page meterwall must read (HTML or a feed), read whole,
-        or the response that streams everything else through unchanged."""
+        """The upstream's answer: a response meterwall must read (anything that may carry
+        article text), read whole, or the response that streams the rest through unchanged
+        (static assets, and the paths the publisher opened with ``allow_paths``)."""
         method = request.method
         incoming = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         answer = await self._open(method, target, request_headers(incoming, forwarding), body)
+        if any(p.search(target) for p in self._allowed):
+            if isinstance(answer, Entry):
+                assert self.cache is not None
+                return self._stream(self.cache.respond(answer, head=method == "HEAD"))
+            return self._stream(answer)
         if (
             isinstance(answer, httpx.Response)
             and answer.status_code == 206
-            and self._kind(method, answer.status_code, media_type(answer.headers)) != "stream"
+            and kind_of(method, answer.status_code, media_type(answer.headers)) != "pass"
         ):
-            # A range of a page meterwall must read whole: ask again for all of it.
+            # A range of a response meterwall must read whole: ask again for all of it.
             await answer.aclose()
             headers = request_headers(incoming, forwarding, unconditional=True)
             answer = await self._open(method, target, headers, body)
+            if isinstance(answer, httpx.Response) and answer.status_code == 206:
+                # Fail closed: a part cannot be checked for the text it must not carry.
+                await answer.aclose()
+                return _error(502, "This page could not be shown", "Please try again later.")
         if isinstance(answer, Entry):
             return self._read_copy(method, answer)
-        kind = self._kind(method, answer.status_code, media_type(answer.headers))
-        if kind == "stream":
+        kind = kind_of(method, answer.status_code, media_type(answer.headers))
+        if kind == "pass":
             return self._stream(answer)
         fetched = await self.fetch(answer)
         if isinstance(fetched, Response):
@@ -281,8 +345,8 @@ class Gateway:
         """A cached copy as :meth:`_read` gives it, without an HTTP response to read it from."""
         assert self.cache is not None
         read = self._copy_headers(copy)
-        kind = self._kind(method, copy.status, read.media_type)
-        if kind == "stream":
+        kind = kind_of(method, copy.status, read.media_type)
+        if kind == "pass":
             return self._stream(self.cache.respond(copy, head=method == "HEAD"))
         fetched = self._fetched_copy(copy, read)
         if isinstance(fetched, Response):
@@ -303,15 +367,6 @@ class Gateway:
                 return _error(413, "That request is too large", "Please send less data.")
             chunks.append(chunk)
         return b"".join(chunks)
-
-    def _kind(self, method: str, status: int, media: str) -> Kind:
-        if method == "HEAD" or status in _NO_BODY or status < 200:
-            return "stream"
-        if media in _HTML_TYPES:
-            return "html"
-        if is_feed_type(media):
-            return "feed"
-        return "stream"
 
     def _public_headers(
         self, upstream: httpx.Headers, drop: tuple[str, ...] = ()
@@ -463,7 +518,8 @@ class Gateway:
         _replace_headers(response, headers)
         return response
 
-    def _feed(self, fetched: Fetched) -> Response:
+    def _feed(self, fetched: Fetched) -> Response | None:
+        """The feed cut item by item; ``None`` when the document is no feed after all."""
         rules = self.rules
         try:
             if self.cache is None or not fetched.version:
@@ -477,11 +533,23 @@ class Gateway:
         except FeedError:
             return _error(502, "This feed could not be shown", "Please try again later.")
         if cut is None:
-            return self._unchanged(fetched)
+            return None
         response = Response(cut, status_code=fetched.status)
         content_type = fetched.headers.get("content-type", "application/xml")
         _set_headers(response, self._rewritten_headers(fetched, (("content-type", content_type),)))
         return response
+
+    async def _reader(
+        self, request: Request, url: str, ip: str | None
+    ) -> tuple[Visitor, ReaderState]:
+        """Who is reading ``url``: their cookie's visitor and their state (entitlements,
+        crawler check)."""
+        services = self.services
+        visitor = services.identity.visitor(request)
+        facts = request_facts(
+            request, visitor.reader_id, self.settings.trusted_proxies, services.clock(), url, ip=ip
+        )
+        return visitor, await services.readers.state(facts)
 
     async def render_article(
         self, request: Request, page: Page, fetched: Fetched, ip: str | None = None
@@ -491,28 +559,148 @@ class Gateway:
         ``ip`` is the client's address when the caller already worked it out
         (the one it told the upstream); otherwise it is worked out here.
         """
-        services = self.services
-        visitor = services.identity.visitor(request)
-        now = services.clock()
-        reader = await services.readers.state(
-            request_facts(
-                request,
-                visitor.reader_id,
-                self.settings.trusted_proxies,
-                now,
-                page.canonical,
-                ip=ip,
-            )
-        )
-        decision = await services.access.decide(page.article, reader, now)
-        live = await services.policies.for_reader(reader.reader_id)
+        visitor, reader = await self._reader(request, page.canonical, ip)
+        decision = await self.services.access.decide(page.article, reader, self.services.clock())
+        return await self._render(request, page, fetched, decision, reader, visitor)
+
+    async def _render(
+        self,
+        request: Request,
+        page: Page,
+        fetched: Fetched,
+        decision: Decision,
+        reader: ReaderState,
+        visitor: Visitor,
+    ) -> Response:
+        """The article page as ``decision`` lets this reader see it, banner or gate in."""
+        live = await self.services.policies.for_reader(reader.reader_id)
         gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
         content = self._content(page, fetched, decision, live, gzip)
         response = Response(content, status_code=fetched.status)
         _set_headers(response, self._rewritten_headers(fetched, _GZIPPED if gzip else _PLAIN))
-        if not reader.verified_crawler:
-            services.identity.remember(response, visitor)
+        self._remember(response, reader, visitor)
         return response
+
+    def _remember(self, response: Response, reader: ReaderState, visitor: Visitor) -> None:
+        if not reader.verified_crawler:
+            self.services.identity.remember(response, visitor)
+
+    def _memo(
+        self, fetched: Fetched, key: tuple[object, ...], build: Callable[[], _T], size: int
+    ) -> _T:
+        """``build()``, worked out once per cached copy when ``fetched`` is one."""
+        if self.cache is None or not fetched.version:
+            return build()
+        return self.cache.memo.get((*key, fetched.version), build, lambda _: size)
+
+    async def _representation(
+        self, request: Request, target: str, kind: Kind, fetched: Fetched, ip: str | None
+    ) -> Response:
+        """Decide and cut a response that is not an article page or a feed.
+
+        Without running prose it is passed on unchanged, for every reader.
+        Otherwise it is the same read as the article page it represents:
+        whole when the reader may read that article, else cut (verified) or
+        refused.  One that represents no article is whole for readers
+        entitled to everything and cut to each post's lede, or refused, for
+        everyone else.
+        """
+        if is_site_metadata(target.partition("?")[0]):
+            return self._unchanged(fetched)
+        text = _decode_html(fetched.body, charset(fetched.headers))
+        if kind != "page" and not self._memo(
+            fetched, ("prose", kind), lambda: carries_prose(kind, text), 64
+        ):
+            return self._unchanged(fetched)
+        page_target = page_of(target, request.headers)
+        found = await self._page_at(page_target) if page_target is not None else None
+        if found is not None and not is_prefetch(request.headers):
+            page, source = found
+            visitor, reader = await self._reader(request, page.canonical, ip)
+            decision = await self.services.access.decide(
+                page.article, reader, self.services.clock()
+            )
+            if shows_full_text(decision):
+                response = self._whole(fetched)
+            elif kind == "page":
+                return await self._render(request, page, source, decision, reader, visitor)
+            elif is_navigation(target, request.headers):
+                # Next.js answers a refused client-side navigation with a full page load,
+                # which gets the article's gated page.
+                response = _refusal(kind)
+            else:
+                fingerprint = self._memo(
+                    source, ("gated", page.url), lambda: gated_text(page, self.rules), 4096
+                )
+                cut = cut_article(kind, text, fingerprint, self.rules)
+                response = self._checked(kind, target, fetched, cut, fingerprint)
+            self._remember(response, reader, visitor)
+            return response
+        if kind == "page" and found is None:
+            return self._unchanged(fetched)
+        _, reader = await self._reader(request, self.settings.public_url + target, ip)
+        policy = await self.services.access.policy_for(reader.reader_id)
+        if entitled_to_everything(reader, policy, self.services.clock()):
+            return self._whole(fetched)
+        if found is not None:
+            # A prefetch of an article: no meter read is spent on it, so only readers
+            # entitled to everything get it; the navigation itself is decided as usual.
+            return _refusal(kind)
+        listing = self._memo(
+            fetched, ("listing", kind), lambda: cut_listing(kind, text, self.rules), len(text)
+        )
+        if listing is None:
+            return _refusal(kind)
+        return self._checked(kind, target, fetched, listing.body, listing.fingerprint)
+
+    def _checked(
+        self, kind: Kind, target: str, fetched: Fetched, cut: bytes | None, gated: Fingerprint
+    ) -> Response:
+        """The verify phase: the cut body, only if it carries none of the ``gated`` text."""
+        if cut is None or not self.verifier.safe(cut, gated, kind, target):
+            return _refusal(kind)
+        media = media_type(fetched.headers) or "text/plain"
+        content_type = media if kind == "json" else f"{media}; charset=utf-8"
+        response = Response(cut, status_code=fetched.status)
+        added = (("content-type", content_type), *PRIVATE.items())
+        _set_headers(response, self._rewritten_headers(fetched, added))
+        return response
+
+    def _whole(self, fetched: Fetched) -> Response:
+        """The upstream's response as it came, marked as meant for this reader only."""
+        added = [("content-type", fetched.headers.get("content-type", "")), *PRIVATE.items()]
+        encoding = fetched.headers.get("content-encoding", "")
+        if encoding:
+            added.append(("content-encoding", encoding))
+        response = Response(fetched.raw, status_code=fetched.status)
+        _set_headers(response, self._rewritten_headers(fetched, tuple(added)))
+        return response
+
+    async def _page_at(self, target: str) -> tuple[Page, Fetched] | None:
+        """The analysed upstream article page at ``target`` (asked for as HTML, through
+        the upstream cache when it is on) and its response; ``None`` if it is not one."""
+        headers = [
+            ("accept", "text/html"),
+            ("accept-encoding", ", ".join(DECODABLE)),
+            ("host", self.upstream.host),
+        ]
+        answer = await self._open("GET", target, headers)
+        if isinstance(answer, Entry):
+            read = self._copy_headers(answer)
+            if kind_of("GET", answer.status, read.media_type) != "page" or answer.status != 200:
+                return None
+            fetched = self._fetched_copy(answer, read)
+        elif kind_of("GET", answer.status_code, media_type(answer.headers)) != "page" or (
+            answer.status_code != 200
+        ):
+            await answer.aclose()
+            return None
+        else:
+            fetched = await self.fetch(answer)
+        if isinstance(fetched, Response):
+            return None
+        page = self._analyse(fetched, self.settings.public_url + target)
+        return (page, fetched) if page is not None else None
 
     async def page_for(self, url: str) -> Page | None:
         """The analysed upstream article at public ``url``; ``None`` if it is not one of ours.
@@ -523,24 +711,8 @@ class Gateway:
         public = normalise_url(self.settings.public_url).rstrip("/")
         if not url.startswith(public + "/"):
             return None
-        target = url[len(public) :]
-        headers = [("accept-encoding", ", ".join(DECODABLE)), ("host", self.upstream.host)]
-        answer = await self._open("GET", target, headers)
-        if isinstance(answer, Entry):
-            read = self._copy_headers(answer)
-            if self._kind("GET", answer.status, read.media_type) != "html" or answer.status != 200:
-                return None
-            fetched = self._fetched_copy(answer, read)
-        elif self._kind("GET", answer.status_code, media_type(answer.headers)) != "html" or (
-            answer.status_code != 200
-        ):
-            await answer.aclose()
-            return None
-        else:
-            fetched = await self.fetch(answer)
-        if isinstance(fetched, Response):
-            return None
-        return self._analyse(fetched, self.settings.public_url + target)
+        found = await self._page_at(url[len(public) :])
+        return found[0] if found is not None else None
 
     def body_html(self, page: Page, full: bool) -> str:
         """The inner HTML of ``page``'s body: whole, or cut to the lede (gate slot empty)."""
