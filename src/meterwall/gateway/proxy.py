@@ -46,6 +46,14 @@ from meterwall.gateway.config import PageRules
 from meterwall.gateway.cut import Assets, prepare
 from meterwall.gateway.feeds import FeedError, cut_feed, is_feed_type
 from meterwall.gateway.insert import STYLESHEET_URL, Inserts, stylesheet
+from meterwall.gateway.normalise import (
+    Ambiguous,
+    Canonical,
+    canonical_path,
+    canonical_target,
+    canonicalise,
+    raw_target,
+)
 from meterwall.gateway.page import Page, analyse, normalise_url
 from meterwall.gateway.schema import PAYWALLED_SELECTOR
 from meterwall.gateway.tree import find, parse
@@ -88,9 +96,6 @@ _REPLACED = (
     "digest",
 )
 _MAX_REQUEST_BODY = 32 * 1024 * 1024
-# What Starlette's ``request.url`` changes in a request's path and query (request_target).
-_URL_CHANGES_PATH = re.compile(r"[?#\\\t\r\n]")
-_URL_CHANGES_QUERY = re.compile(rb"[#\t\r\n]")
 
 Kind = Literal["stream", "html", "feed"]
 
@@ -150,30 +155,6 @@ def _decode_html(body: bytes, declared: str | None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def request_target(request: Request) -> str:
-    """The path and query a request is forwarded for: those of ``request.url``.
-
-    Starlette's URL takes the decoded path (``%2F`` arrives as ``/``), escapes
-    ``?``, ``#`` and ``\\`` in it, drops tabs and line breaks, ends the query at
-    ``#``, and spells a path starting with ``//`` by whether the Host header is
-    valid.  A plain path and query (one leading ``/``, none of those characters)
-    come through all of that unchanged, so only other requests pay for building
-    the URL (tested against it for any path, query, Host header and server).
-    """
-    scope = request.scope
-    path: str = scope["path"]
-    query: bytes = scope.get("query_string", b"")
-    if (
-        path[:1] != "/"
-        or path[1:2] == "/"
-        or _URL_CHANGES_PATH.search(path) is not None
-        or (query and _URL_CHANGES_QUERY.search(query) is not None)
-    ):
-        url = request.url
-        return url.path + (f"?{url.query}" if url.query else "")
-    return f"{path}?{query.decode()}" if query else path
-
-
 class Gateway:
     """Serves the upstream site through meterwall, gating its article pages."""
 
@@ -227,12 +208,13 @@ class Gateway:
 
     async def handle(self, request: Request) -> Response:
         """Answer one proxied request."""
-        target = request_target(request)
-        if any(p.search(target) for p in self._blocked):
-            return _error(404, "Page not found", "There is no page at this address.")
         body = await self._request_body(request)
         if isinstance(body, Response):
             return body
+        canonical = self._canonical(request, body)
+        if isinstance(canonical, Response):
+            return canonical
+        target = canonical.target
         forwarding = self._forwarding(request)
         read = await self._read(request, target, body, forwarding)
         if isinstance(read, Response):
@@ -249,6 +231,24 @@ class Gateway:
         if page is None:
             return self._unchanged(fetched)
         return await self.render_article(request, page, fetched, forwarding.client_ip)
+
+    def _canonical(self, request: Request, body: bytes | None) -> Canonical | Response:
+        """The request's one meaning (:mod:`~meterwall.gateway.normalise`), or the answer
+        to a request that has none, is blocked, or is spelled otherwise (a redirect)."""
+        try:
+            canonical = canonicalise(request.scope, body)
+        except Ambiguous as exc:
+            return _error(400, "This address cannot be read", f"The request has {exc}.")
+        if any(p.search(canonical.matched) for p in self._blocked):
+            return _error(404, "Page not found", "There is no page at this address.")
+        if canonical.target != raw_target(request.scope):
+            if request.method not in ("GET", "HEAD"):
+                return _error(400, "This address cannot be read", "Please use its plain form.")
+            return Response(
+                status_code=308,
+                headers={"location": canonical.target, "cache-control": "no-store"},
+            )
+        return canonical
 
     async def _read(
         self, request: Request, target: str, body: bytes | None, forwarding: Forwarding
@@ -520,7 +520,10 @@ class Gateway:
         public = normalise_url(self.settings.public_url).rstrip("/")
         if not url.startswith(public + "/"):
             return None
-        target = url[len(public) :]
+        try:
+            target = canonical_target(url[len(public) :])
+        except Ambiguous:
+            return None
         headers = [("accept-encoding", ", ".join(DECODABLE)), ("host", self.upstream.host)]
         answer = await self._open("GET", target, headers)
         if isinstance(answer, Entry):
@@ -581,7 +584,17 @@ class GatewayMiddleware:
         self.gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.gateway.owns(scope["path"]):
+        if scope["type"] == "http" and not self._owned(scope):
             await self.gateway(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _owned(self, scope: Scope) -> bool:
+        """Whether meterwall answers this request itself, by its canonical path (a path
+        spelled otherwise goes to the gateway, which redirects or refuses it)."""
+        raw = raw_target(scope).partition("?")[0]
+        try:
+            path = canonical_path(raw.encode("latin-1"))
+        except Ambiguous:
+            return False
+        return path == raw and self.gateway.owns(path)
