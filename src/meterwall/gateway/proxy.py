@@ -198,7 +198,9 @@ class Gateway:
 
     def _forwarding(self, request: Request) -> Forwarding:
         return Forwarding(
-            client_ip=client_ip(request, self.settings.trusted_proxies),
+            client_ip=client_ip(
+                request, self.settings.trusted_proxies, self.settings.client_ip_header
+            ),
             public_host=self._public_host,
             public_scheme=self._public_scheme,
             upstream_host=self.upstream.host,
@@ -499,6 +501,7 @@ class Gateway:
                 now,
                 page.canonical,
                 ip=ip,
+                header=self.settings.client_ip_header,
             )
         )
         decision = await services.access.decide(page.article, reader, now)
