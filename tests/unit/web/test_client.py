@@ -82,3 +82,38 @@ _QUERY_PARTS = st.sampled_from(
 def test_the_gift_token_is_the_query_parameter(query: bytes) -> None:
     expected = _request(query).query_params.get("gift")
     assert request_facts(_request(query), "r1", [], NOW, "story").gift_token == expected
+
+
+TRUSTED = ("10.0.0.2", 1)
+ALL_THREE = [
+    (b"x-forwarded-for", b"203.0.113.1"),
+    (b"forwarded", b'for="[2001:db8::7]:4711";proto=https'),
+    (b"x-real-ip", b"203.0.113.3"),
+]
+
+
+def test_only_the_declared_header_is_read() -> None:
+    request = _request(headers=ALL_THREE, client=TRUSTED)
+    assert client_ip(request, ["10.0.0.0/8"]) == "203.0.113.1"
+    assert client_ip(request, ["10.0.0.0/8"], "x-forwarded-for") == "203.0.113.1"
+    assert client_ip(request, ["10.0.0.0/8"], "forwarded") == "2001:db8::7"
+    assert client_ip(request, ["10.0.0.0/8"], "x-real-ip") == "203.0.113.3"
+    facts = request_facts(request, "r1", ["10.0.0.0/8"], NOW, header="x-real-ip")
+    assert facts.client_ip == "203.0.113.3"
+
+
+def test_the_declared_header_is_read_from_the_right_skipping_trusted_hops() -> None:
+    headers = [
+        (b"forwarded", b"for=198.51.100.1, for=203.0.113.9"),
+        (b"forwarded", b"for=10.0.0.5"),
+        (b"x-forwarded-for", b"192.0.2.1"),
+    ]
+    request = _request(headers=headers, client=TRUSTED)
+    assert client_ip(request, ["10.0.0.0/8"], "forwarded") == "203.0.113.9"
+    assert client_ip(
+        _request(headers=headers[2:], client=TRUSTED), ["10.0.0.0/8"], "forwarded"
+    ) == ("10.0.0.2"), "without the declared header the proxy itself is the client"
+    hidden = [(b"forwarded", b"for=_hidden")]
+    assert client_ip(_request(headers=hidden, client=TRUSTED), ["10.0.0.0/8"], "forwarded") == (
+        "10.0.0.2"
+    )
