@@ -54,6 +54,7 @@ from meterwall.gateway.normalise import (
     canonicalise,
     raw_target,
 )
+from meterwall.gateway.origin import rewriter
 from meterwall.gateway.page import Page, analyse, normalise_url
 from meterwall.gateway.schema import PAYWALLED_SELECTOR
 from meterwall.gateway.tree import find, parse
@@ -173,6 +174,7 @@ class Gateway:
         # "/x/" and "/x" both own "/x" and everything under "/x/".
         self._own_exact = frozenset(p.removesuffix("/") for p in proxy.own_paths)
         self._own_under = tuple(p if p.endswith("/") else p + "/" for p in proxy.own_paths)
+        self.origin = rewriter(proxy.upstream, settings.public_url)
         public = urlsplit(settings.public_url)
         self._public_host = public.netloc
         self._public_scheme = public.scheme
@@ -222,6 +224,7 @@ class Gateway:
         if isinstance(read, Response):
             return read
         kind, fetched = read
+        fetched = self._public_body(fetched)
         if kind == "feed":
             return self._feed(fetched)
         url = self.settings.public_url + target
@@ -251,6 +254,28 @@ class Gateway:
                 headers={"location": canonical.target, "cache-control": "no-store"},
             )
         return canonical
+
+    def _public_body(self, fetched: Fetched) -> Fetched:
+        """``fetched`` with the upstream's origin made public in its body
+        (:mod:`~meterwall.gateway.origin`); a changed body is sent uncompressed."""
+        if self.cache is None or not fetched.version:
+            body = self.origin.body(fetched.body)
+        else:
+            body = self.cache.memo.get(
+                ("public body", fetched.version),
+                lambda: self.origin.body(fetched.body),
+                len,
+            )
+        if body is fetched.body or body == fetched.body:
+            return fetched
+        headers = httpx.Headers(
+            [
+                (k, v)
+                for k, v in fetched.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length")
+            ]
+        )
+        return Fetched(fetched.status, headers, body, raw=body, copy=fetched.copy)
 
     async def _read(
         self, request: Request, target: str, body: bytes | None, forwarding: Forwarding
