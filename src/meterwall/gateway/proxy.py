@@ -1,8 +1,10 @@
 """Reverse-proxy mode: the publisher's site, served through meterwall and gated on the server.
 
-The flow for each request is three separate steps, so a cache can sit
-between them (see :mod:`meterwall.gateway.page` and
-:mod:`meterwall.gateway.cut`):
+Each request is first put in its one canonical form
+(:mod:`meterwall.gateway.normalise`): every pattern, decision and the
+upstream request use it, and a request spelled otherwise is redirected to it
+or refused.  Then come three separate steps, so a cache can sit between them
+(see :mod:`meterwall.gateway.page` and :mod:`meterwall.gateway.cut`):
 
 1. :meth:`Gateway.fetch` gets the upstream response (un-personalised), or
    the cache hands over its copy, already whole in memory;
