@@ -160,6 +160,8 @@ def _name(raw: bytes) -> str:
 
 
 _QUERY_SAFE = frozenset(range(0x21, 0x7F)) - {0x23, 0x25}
+_PLAIN_NAME = re.compile(rb"[A-Za-z0-9_~-]+")
+_PLAIN_VALUE = re.compile(rb"[\x21\x22\x24\x26-\x7e]*")
 
 
 def _pairs(raw: bytes) -> Iterable[tuple[str, str, str]]:
@@ -168,13 +170,21 @@ def _pairs(raw: bytes) -> Iterable[tuple[str, str, str]]:
         if not pair:
             continue
         raw_name, equals, raw_value = pair.partition(b"=")
-        decoded = _urldecode(raw_name)
-        whole, variable = php_name(decoded)
-        if not variable:
-            continue
-        name = _spelled(raw_name, _QUERY_SAFE) if whole == decoded else _name(whole)
-        value = _spelled(raw_value, _QUERY_SAFE)
-        yield (name + "=" + value if equals else name), _name(variable), value
+        if _PLAIN_NAME.fullmatch(raw_name) is not None:
+            # Nothing PHP would decode or mangle: the common case, read as it is.
+            name = variable = raw_name.decode("ascii")
+        else:
+            decoded = _urldecode(raw_name)
+            whole, php_variable = php_name(decoded)
+            if not php_variable:
+                continue
+            name = _spelled(raw_name, _QUERY_SAFE) if whole == decoded else _name(whole)
+            variable = _name(php_variable)
+        if _PLAIN_VALUE.fullmatch(raw_value) is not None:
+            value = raw_value.decode("ascii")
+        else:
+            value = _spelled(raw_value, _QUERY_SAFE)
+        yield (name + "=" + value if equals else name), variable, value
 
 
 def _multipart(content_type: str, body: bytes) -> Iterable[tuple[str, str]]:

@@ -570,7 +570,7 @@ class Gateway:
             fetched = await self.fetch(answer)
         if isinstance(fetched, Response):
             return None
-        return self._analyse(fetched, self.settings.public_url + target)
+        return self._analyse(self._public_body(fetched), self.settings.public_url + target)
 
     def body_html(self, page: Page, full: bool) -> str:
         """The inner HTML of ``page``'s body: whole, or cut to the lede (gate slot empty)."""
