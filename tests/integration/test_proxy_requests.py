@@ -8,6 +8,7 @@ WordPress" section says, with a hard paywall.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -301,3 +302,21 @@ async def test_row29_the_crawler_check_reads_the_same_address(licensed: Any) -> 
     verified = [("user-agent", GOOGLEBOT_UA), _written(licensed, GOOGLEBOT_IP)]
     response = await raw_request(licensed, "GET", STORY, verified, client=PROXY)
     assert_full_text(response, ARTICLES[1])
+
+
+_PIECES = ["./", "x/../", "%2e/", "%2E%2e/2026/11/", "/", ";a=1/", "index.php/", "live/../"]
+_QUERIES = ["", "?rest.route=/wp/v2/posts", "?a=1&rest+route=/wp/v2/posts", "?p=1", "?_method=GET"]
+
+
+async def test_row24_row25_no_mix_of_tricks_gets_gated_text(wordpress: Any) -> None:
+    chooser = random.Random(11)
+    segments = ["2026/", "11/", "harbor-gates/"]
+    for _ in range(80):
+        parts = list(segments)
+        for _ in range(chooser.randint(1, 3)):
+            parts.insert(chooser.randint(0, len(parts)), chooser.choice(_PIECES))
+        target = "/" + "".join(parts) + chooser.choice(_QUERIES)
+        response = await raw_request(wordpress, "GET", target)
+        await _assert_no_post_leaks(response)
+        if response.status_code == 200:
+            assert "mw-gate" in response.text or "Not found" in response.text, target

@@ -19,7 +19,7 @@ from meterwall.gateway.normalise import (
     form_params,
     php_name,
 )
-from tests.fixtures.upstream.server import _server_path, php_variable
+from tests.fixtures.upstream.server import php_variable, server_path
 
 
 def _scope(
@@ -331,5 +331,5 @@ def test_the_canonical_form_means_what_the_request_meant(target: str) -> None:
     raw_path, _, raw_query = target.partition("?")
     # A server decodes raw bytes and their escapes alike.
     raw_path = re.sub(r"[^\x00-\x7f]", lambda m: f"%{ord(m.group()):02X}", raw_path)
-    assert _server_path(canonical.path) == _server_path(raw_path)
+    assert server_path(canonical.path) == server_path(raw_path)
     assert _php_reads(canonical.query) == _php_reads(raw_query)
