@@ -49,7 +49,8 @@ _PART_NAME = re.compile(rb"""\bname\*?=(?:"([^"]*)"|([^\s;]*))""", re.IGNORECASE
 
 
 class Ambiguous(ValueError):
-    """A request with no one safe meaning (an encoded slash, conflicting methods ...)."""
+    """A request with no one safe meaning (an encoded slash, conflicting methods ...);
+    the message is a sentence for the reader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +97,12 @@ def _spelled(raw: bytes, safe: frozenset[int], *, segment: bool = False) -> str:
         if byte == 0x25 and i + 2 < end and raw[i + 1] in _HEX and raw[i + 2] in _HEX:
             value = int(raw[i + 1 : i + 3], 16)
             if segment and value in (0x00, 0x2F, 0x5C):
-                raise Ambiguous("an encoded slash, backslash or NUL in the path")
+                raise Ambiguous("The path has an encoded slash, backslash or NUL.")
             out.append(chr(value) if value in _UNRESERVED else raw[i : i + 3].decode("ascii"))
             i += 3
             continue
         if segment and byte in (0x5C, 0x00):
-            raise Ambiguous("a backslash in the path")
+            raise Ambiguous("The path has a backslash or NUL.")
         if segment and byte == 0x3B:
             break
         out.append(chr(byte) if byte in safe else _escaped(byte))
@@ -114,7 +115,7 @@ def canonical_path(raw: bytes) -> str:
     if _PLAIN_PATH.fullmatch(raw) is not None and raw[:11].lower() != b"/index.php/":
         return raw.decode("ascii")
     if raw[:1] != b"/":
-        raise Ambiguous("a path that does not start with /")
+        raise Ambiguous("The path does not start with /.")
     segments: list[str] = []
     trailing = False
     for part in raw[1:].split(b"/"):
@@ -233,12 +234,12 @@ def _method(
     if not overrides:
         return method
     if len(overrides) > 1:
-        raise Ambiguous("conflicting method overrides")
+        raise Ambiguous("The request names conflicting methods.")
     (effective,) = overrides
     if _METHOD.fullmatch(effective) is None:
-        raise Ambiguous("a method override that is not a method")
+        raise Ambiguous("The method override is not a method.")
     if effective != method and method in ("GET", "HEAD"):
-        raise Ambiguous(f"a {method} request that asks to be read as {effective}")
+        raise Ambiguous(f"A {method} request cannot ask to be read as {effective}.")
     return effective
 
 

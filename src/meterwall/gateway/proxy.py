@@ -245,7 +245,7 @@ class Gateway:
         try:
             canonical = canonicalise(request.scope, body)
         except Ambiguous as exc:
-            return _error(400, "This address cannot be read", f"The request has {exc}.")
+            return _error(400, "This address cannot be read", str(exc))
         if any(p.search(canonical.matched) for p in self._blocked):
             return _error(404, "Page not found", "There is no page at this address.")
         if canonical.target != raw_target(request.scope):
