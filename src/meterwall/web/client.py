@@ -55,9 +55,7 @@ def _chain(request: Request, header: ClientIpHeader) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def client_ip(
-    request: Request, trusted_proxies: Sequence[str], header: ClientIpHeader = "x-forwarded-for"
-) -> str:
+def client_ip(request: Request, trusted_proxies: Sequence[str], header: ClientIpHeader) -> str:
     """The address of the client that made this request.
 
     The socket's peer is the answer unless it is a configured trusted proxy;
@@ -99,7 +97,7 @@ def request_facts(
     article_id: str | None = None,
     *,
     ip: str | None = None,
-    header: ClientIpHeader = "x-forwarded-for",
+    header: ClientIpHeader,
 ) -> RequestFacts:
     """What the server knows about this request, for resolving the reader.
 
