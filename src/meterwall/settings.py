@@ -290,6 +290,10 @@ class OpsSettings(BaseModel):
         return value
 
 
+ClientIpHeader = Literal["x-forwarded-for", "forwarded", "x-real-ip"]
+"""The forwarding headers a trusted proxy may write the client's address in."""
+
+
 class Settings(BaseSettings):
     """All of meterwall's settings."""
 
@@ -309,6 +313,9 @@ class Settings(BaseSettings):
     cookie_name: str = "mw_reader"
     cookie_max_age_days: int = Field(400, ge=1, le=400)
     trusted_proxies: list[str] = []
+    client_ip_header: ClientIpHeader = "x-forwarded-for"
+    """The one header the proxies in ``trusted_proxies`` write the client's address in;
+    the others are the client's own and are ignored."""
     policy: PolicySettings = PolicySettings()
     copy_text: CopySettings = CopySettings()
     offers: list[OfferSettings] = [OfferSettings()]
@@ -358,6 +365,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("client_ip_header", mode="before")
+    @classmethod
+    def _header_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -79,7 +79,7 @@ async def login(request: Request) -> Response:
             status_code=400,
             next_path=next_path,
         )
-    ip = client_ip(request, services.settings.trusted_proxies)
+    ip = client_ip(request, services.settings.trusted_proxies, services.settings.client_ip_header)
     now = services.clock()
     try:
         user = await services.dashboard.staff.authenticate(

@@ -1,9 +1,12 @@
 """Reverse-proxy mode: the publisher's site, served through meterwall and gated on the server.
 
-The response path is a row of phases, each a module with one job, so a
+The request path is a row of phases, each a module with one job, so a
 cache can sit between them and a new representation is one classifier rule
 and one cutter:
 
+0. **normalise** (:mod:`~meterwall.gateway.normalise`): the request's one
+   canonical form; every pattern, decision and the upstream request use it,
+   and a request spelled otherwise is redirected to it or refused;
 1. :meth:`Gateway.fetch` gets the upstream response (un-personalised), or
    the cache hands over its copy, already whole in memory;
 2. **classify** (:mod:`~meterwall.gateway.classify`): static asset, HTML page,
@@ -69,6 +72,15 @@ from meterwall.gateway.decide import (
 )
 from meterwall.gateway.feeds import FeedError, cut_feed
 from meterwall.gateway.insert import STYLESHEET_URL, Inserts, stylesheet
+from meterwall.gateway.normalise import (
+    Ambiguous,
+    Canonical,
+    canonical_path,
+    canonical_target,
+    canonicalise,
+    raw_target,
+)
+from meterwall.gateway.origin import rewriter
 from meterwall.gateway.page import Page, analyse, normalise_url
 from meterwall.gateway.represent import cut_article, cut_listing
 from meterwall.gateway.schema import PAYWALLED_SELECTOR
@@ -116,9 +128,6 @@ _REPLACED = (
 )
 _MAX_REQUEST_BODY = 32 * 1024 * 1024
 _T = TypeVar("_T")
-# What Starlette's ``request.url`` changes in a request's path and query (request_target).
-_URL_CHANGES_PATH = re.compile(r"[?#\\\t\r\n]")
-_URL_CHANGES_QUERY = re.compile(rb"[#\t\r\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,30 +200,6 @@ def _decode_html(body: bytes, declared: str | None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def request_target(request: Request) -> str:
-    """The path and query a request is forwarded for: those of ``request.url``.
-
-    Starlette's URL takes the decoded path (``%2F`` arrives as ``/``), escapes
-    ``?``, ``#`` and ``\\`` in it, drops tabs and line breaks, ends the query at
-    ``#``, and spells a path starting with ``//`` by whether the Host header is
-    valid.  A plain path and query (one leading ``/``, none of those characters)
-    come through all of that unchanged, so only other requests pay for building
-    the URL (tested against it for any path, query, Host header and server).
-    """
-    scope = request.scope
-    path: str = scope["path"]
-    query: bytes = scope.get("query_string", b"")
-    if (
-        path[:1] != "/"
-        or path[1:2] == "/"
-        or _URL_CHANGES_PATH.search(path) is not None
-        or (query and _URL_CHANGES_QUERY.search(query) is not None)
-    ):
-        url = request.url
-        return url.path + (f"?{url.query}" if url.query else "")
-    return f"{path}?{query.decode()}" if query else path
-
-
 class Gateway:
     """Serves the upstream site through meterwall, gating its article pages."""
 
@@ -235,6 +220,7 @@ class Gateway:
         # "/x/" and "/x" both own "/x" and everything under "/x/".
         self._own_exact = frozenset(p.removesuffix("/") for p in proxy.own_paths)
         self._own_under = tuple(p if p.endswith("/") else p + "/" for p in proxy.own_paths)
+        self.origin = rewriter(proxy.upstream, settings.public_url)
         public = urlsplit(settings.public_url)
         self._public_host = public.netloc
         self._public_scheme = public.scheme
@@ -260,7 +246,9 @@ class Gateway:
 
     def _forwarding(self, request: Request) -> Forwarding:
         return Forwarding(
-            client_ip=client_ip(request, self.settings.trusted_proxies),
+            client_ip=client_ip(
+                request, self.settings.trusted_proxies, self.settings.client_ip_header
+            ),
             public_host=self._public_host,
             public_scheme=self._public_scheme,
             upstream_host=self.upstream.host,
@@ -270,17 +258,19 @@ class Gateway:
 
     async def handle(self, request: Request) -> Response:
         """Answer one proxied request."""
-        target = request_target(request)
-        if any(p.search(target) for p in self._blocked):
-            return _error(404, "Page not found", "There is no page at this address.")
         body = await self._request_body(request)
         if isinstance(body, Response):
             return body
+        canonical = self._canonical(request, body)
+        if isinstance(canonical, Response):
+            return canonical
+        target = canonical.target
         forwarding = self._forwarding(request)
         read = await self._read(request, target, body, forwarding)
         if isinstance(read, Response):
             return read
         kind, fetched = read
+        fetched = self._public_body(fetched)
         kind = refine(kind, fetched.body)
         if kind == "feed":
             feed = self._feed(fetched)
@@ -303,6 +293,46 @@ class Gateway:
                 )
             return self._unchanged(fetched)
         return await self.render_article(request, page, fetched, forwarding.client_ip)
+
+    def _canonical(self, request: Request, body: bytes | None) -> Canonical | Response:
+        """The request's one meaning (:mod:`~meterwall.gateway.normalise`), or the answer
+        to a request that has none, is blocked, or is spelled otherwise (a redirect)."""
+        try:
+            canonical = canonicalise(request.scope, body)
+        except Ambiguous as exc:
+            return _error(400, "This address cannot be read", str(exc))
+        if any(p.search(canonical.matched) for p in self._blocked):
+            return _error(404, "Page not found", "There is no page at this address.")
+        if canonical.target != raw_target(request.scope):
+            if request.method not in ("GET", "HEAD"):
+                return _error(400, "This address cannot be read", "Please use its plain form.")
+            return Response(
+                status_code=308,
+                headers={"location": canonical.target, "cache-control": "no-store"},
+            )
+        return canonical
+
+    def _public_body(self, fetched: Fetched) -> Fetched:
+        """``fetched`` with the upstream's origin made public in its body
+        (:mod:`~meterwall.gateway.origin`); a changed body is sent uncompressed."""
+        if self.cache is None or not fetched.version:
+            body = self.origin.body(fetched.body)
+        else:
+            body = self.cache.memo.get(
+                ("public body", fetched.version),
+                lambda: self.origin.body(fetched.body),
+                len,
+            )
+        if body is fetched.body or body == fetched.body:
+            return fetched
+        headers = httpx.Headers(
+            [
+                (k, v)
+                for k, v in fetched.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length")
+            ]
+        )
+        return Fetched(fetched.status, headers, body, raw=body, copy=fetched.copy)
 
     async def _read(
         self, request: Request, target: str, body: bytes | None, forwarding: Forwarding
@@ -547,7 +577,13 @@ class Gateway:
         services = self.services
         visitor = services.identity.visitor(request)
         facts = request_facts(
-            request, visitor.reader_id, self.settings.trusted_proxies, services.clock(), url, ip=ip
+            request,
+            visitor.reader_id,
+            self.settings.trusted_proxies,
+            services.clock(),
+            url,
+            ip=ip,
+            header=self.settings.client_ip_header,
         )
         return visitor, await services.readers.state(facts)
 
@@ -699,6 +735,7 @@ class Gateway:
             fetched = await self.fetch(answer)
         if isinstance(fetched, Response):
             return None
+        fetched = self._public_body(fetched)
         page = self._analyse(fetched, self.settings.public_url + target)
         return (page, fetched) if page is not None else None
 
@@ -711,7 +748,11 @@ class Gateway:
         public = normalise_url(self.settings.public_url).rstrip("/")
         if not url.startswith(public + "/"):
             return None
-        found = await self._page_at(url[len(public) :])
+        try:
+            target = canonical_target(url[len(public) :])
+        except Ambiguous:
+            return None
+        found = await self._page_at(target)
         return found[0] if found is not None else None
 
     def body_html(self, page: Page, full: bool) -> str:
@@ -756,7 +797,17 @@ class GatewayMiddleware:
         self.gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.gateway.owns(scope["path"]):
+        if scope["type"] == "http" and not self._owned(scope):
             await self.gateway(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _owned(self, scope: Scope) -> bool:
+        """Whether meterwall answers this request itself, by its canonical path (a path
+        spelled otherwise goes to the gateway, which redirects or refuses it)."""
+        raw = raw_target(scope).partition("?")[0]
+        try:
+            path = canonical_path(raw.encode("latin-1"))
+        except Ambiguous:
+            return False
+        return path == raw and self.gateway.owns(path)

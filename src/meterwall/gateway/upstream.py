@@ -2,10 +2,10 @@
 
 Hop-by-hop headers never cross the proxy; forwarding headers are set by
 meterwall from what it knows (never copied from the client); the reader
-cookie stays with meterwall; ``Location`` and ``Set-Cookie`` are rewritten
-so the upstream's own address never reaches the reader.  Only encodings
-meterwall can decode are offered upstream, so every page it must read can
-be read.
+cookie stays with meterwall; ``Location``, ``Content-Location``, ``Link`` and
+``Set-Cookie`` are rewritten so the upstream's own address never reaches the
+reader.  Only encodings meterwall can decode are offered upstream, so every
+page it must read can be read.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 import httpx
+
+from meterwall.gateway.origin import rewriter
 
 HOP_BY_HOP = frozenset(
     {
@@ -172,6 +174,8 @@ def response_headers(
             continue
         if lower in ("location", "content-location"):
             value = public_location(value, upstream_origin, public_origin)
+        elif lower == "link":
+            value = rewriter(upstream_origin, public_origin).text(value)
         elif lower == "set-cookie":
             value = _rewrite_cookie(value, upstream_host)
         out.append((lower, value))

@@ -156,7 +156,8 @@ async def metrics_endpoint(request: Request) -> Response:
             headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"},
         )
     if token is None and not in_networks(
-        client_ip(request, settings.trusted_proxies), settings.ops.metrics_networks
+        client_ip(request, settings.trusted_proxies, settings.client_ip_header),
+        settings.ops.metrics_networks,
     ):
         return JSONResponse(
             {

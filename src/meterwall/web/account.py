@@ -147,7 +147,7 @@ async def send_login_link(request: Request) -> Response:
         email = normalise_email(fields.get("email", ""))
     except InvalidEmail as exc:
         return render(request, "login.html", {**context, "error": str(exc)}, visitor, 400)
-    ip = client_ip(request, services.settings.trusted_proxies)
+    ip = client_ip(request, services.settings.trusted_proxies, services.settings.client_ip_header)
     try:
         token = await services.login_links.issue(email, ip, next_path, services.clock())
     except TooManyLinks:
@@ -264,7 +264,7 @@ async def confirm(request: Request) -> Response:
         account.id,
         fresh,
         request.headers.get("user-agent", ""),
-        client_ip(request, services.settings.trusted_proxies),
+        client_ip(request, services.settings.trusted_proxies, services.settings.client_ip_header),
         now,
     )
     return start_session_response(request, pending.next_path, fresh)
@@ -290,7 +290,8 @@ async def account_page(request: Request) -> Response:
     account = member.account
     entitlements = await services.billing.entitlements(account.id, now)
     licensed = await services.members.licences.covers(
-        client_ip(request, services.settings.trusted_proxies), account.email
+        client_ip(request, services.settings.trusted_proxies, services.settings.client_ip_header),
+        account.email,
     )
     subscription = await services.billing.current(account.id, now)
     sent = await services.members.gifts.sent(account.id)

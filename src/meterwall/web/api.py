@@ -120,7 +120,12 @@ async def _decide(
     now = services.clock()
     reader = await services.readers.state(
         request_facts(
-            request, visitor.reader_id, services.settings.trusted_proxies, now, article.id
+            request,
+            visitor.reader_id,
+            services.settings.trusted_proxies,
+            now,
+            article.id,
+            header=services.settings.client_ip_header,
         )
     )
     return await services.access.decide(article, reader, now), reader

@@ -1,5 +1,6 @@
-"""The request's own facts: the client's IP address (trusting forwarding headers only
-from configured proxies), and the facts the reader is resolved from."""
+"""The request's own facts: the client's IP address (trusting the one forwarding header
+the operator's proxy writes, and only from configured proxies), and the facts the
+reader is resolved from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from functools import lru_cache
 from starlette.requests import Request
 
 from meterwall.identity.readers import RequestFacts
+from meterwall.settings import ClientIpHeader
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -28,10 +30,10 @@ def _trusted(address: str, networks: Iterable[Network]) -> bool:
     return any(ip in net for net in networks)
 
 
-def _forwarded_for(request: Request) -> list[str]:
-    """Addresses named by ``X-Forwarded-For`` and ``Forwarded``, nearest proxy last."""
+def _forwarded(values: list[str]) -> list[str]:
+    """The ``for=`` addresses of ``Forwarded`` header values, in order."""
     chain: list[str] = []
-    for value in request.headers.getlist("forwarded"):
+    for value in values:
         for element in value.split(","):
             for pair in element.split(";"):
                 name, _, raw = pair.strip().partition("=")
@@ -42,17 +44,25 @@ def _forwarded_for(request: Request) -> list[str]:
                     elif host.count(":") == 1:
                         host = host.split(":")[0]
                     chain.append(host)
-    for value in request.headers.getlist("x-forwarded-for"):
-        chain.extend(part.strip() for part in value.split(",") if part.strip())
     return chain
 
 
-def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str:
+def _chain(request: Request, header: ClientIpHeader) -> list[str]:
+    """The addresses named by ``header`` (only that one), nearest proxy last."""
+    values = request.headers.getlist(header)
+    if header == "forwarded":
+        return _forwarded(values)
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def client_ip(request: Request, trusted_proxies: Sequence[str], header: ClientIpHeader) -> str:
     """The address of the client that made this request.
 
     The socket's peer is the answer unless it is a configured trusted proxy;
-    then the forwarding chain is walked from the nearest hop back, skipping
-    trusted proxies, and the first untrusted address is the client.
+    then the chain in ``header`` (the one header the operator's proxy writes;
+    the others are the client's and are ignored) is walked from the nearest
+    hop back, skipping trusted proxies, and the first untrusted address is
+    the client.
     """
     client = request.scope.get("client")
     peer: str = client[0] if client is not None else ""
@@ -61,7 +71,7 @@ def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str:
     networks = _networks(tuple(trusted_proxies))
     if not networks or not _trusted(peer, networks):
         return peer
-    for hop in reversed(_forwarded_for(request)):
+    for hop in reversed(_chain(request, header)):
         if not _trusted(hop, networks):
             try:
                 return str(ipaddress.ip_address(hop))
@@ -87,11 +97,13 @@ def request_facts(
     article_id: str | None = None,
     *,
     ip: str | None = None,
+    header: ClientIpHeader,
 ) -> RequestFacts:
     """What the server knows about this request, for resolving the reader.
 
     A gift token is read from ``?gift=`` only when the request is for an article.
-    ``ip`` is :func:`client_ip` of this request when the caller already has it.
+    ``ip`` is :func:`client_ip` of this request when the caller already has it;
+    otherwise it is read from ``header`` (see :func:`client_ip`).
     """
     user_agent = referer = None
     # One pass for both headers; the first of each counts, as in request.headers.get.
@@ -103,7 +115,7 @@ def request_facts(
             referer = value.decode("latin-1")
     return RequestFacts(
         reader_id=reader_id,
-        client_ip=client_ip(request, trusted_proxies) if ip is None else ip,
+        client_ip=client_ip(request, trusted_proxies, header) if ip is None else ip,
         user_agent=user_agent or "",
         referer=referer or "",
         article_id=article_id,

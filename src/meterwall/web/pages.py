@@ -60,7 +60,14 @@ async def article(request: Request) -> Response:
     visitor = services.identity.visitor(request)
     now = services.clock()
     reader = await services.readers.state(
-        request_facts(request, visitor.reader_id, services.settings.trusted_proxies, now, found.id)
+        request_facts(
+            request,
+            visitor.reader_id,
+            services.settings.trusted_proxies,
+            now,
+            found.id,
+            header=services.settings.client_ip_header,
+        )
     )
     facts = found.access_facts()
     decision = await services.access.decide(facts, reader, now)
@@ -116,7 +123,11 @@ async def _reader(request: Request, visitor: Visitor) -> ReaderState:
     services = _services(request)
     return await services.readers.state(
         request_facts(
-            request, visitor.reader_id, services.settings.trusted_proxies, services.clock()
+            request,
+            visitor.reader_id,
+            services.settings.trusted_proxies,
+            services.clock(),
+            header=services.settings.client_ip_header,
         )
     )
 

@@ -47,7 +47,13 @@ def _local(moment: datetime | None, zone: str) -> datetime | None:
 async def _report(request: Request, visitor: Visitor, now: datetime) -> MeterReport:
     services = services_of(request)
     reader = await services.readers.state(
-        request_facts(request, visitor.reader_id, services.settings.trusted_proxies, now)
+        request_facts(
+            request,
+            visitor.reader_id,
+            services.settings.trusted_proxies,
+            now,
+            header=services.settings.client_ip_header,
+        )
     )
     return await services.access.report(reader, now)
 
