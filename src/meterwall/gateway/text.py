@@ -2,10 +2,15 @@
 
 A page can carry its body in many forms besides visible paragraphs: HTML
 inside a JSON string, JSON inside a JavaScript string, entity-escaped,
-``\\u``-escaped, percent-encoded or base64-encoded.  A :class:`Fingerprint`
-holds hashed word shingles of the text a gated reader must not receive, and
-:meth:`Fingerprint.found_in` decodes a candidate string every way a browser
-or a script could before looking for any of them.
+``\\u``-escaped, percent-encoded or base64-encoded, or split into short runs
+(rich text: Portable Text, Contentful, Slate, ProseMirror) that a script
+joins back together.  A :class:`Fingerprint` holds hashed word shingles of
+the text a gated reader must not receive; :meth:`Fingerprint.found_in`
+decodes a candidate string every way a browser or a script could, and
+reassembles the string values of JSON-like data in document order, before
+looking for any of them.  :meth:`Fingerprint.carriers` says which of a
+sequence of string values carry gated text, alone or joined to their
+neighbours.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import base64
 import binascii
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -29,6 +34,55 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": " ", "f": " ", "v": " ", "0": " "}
 _MAX_DEPTH = 3
+_STRUCTURAL_KEYS = frozenset(
+    {
+        "type",
+        "typename",
+        "nodetype",
+        "key",
+        "id",
+        "style",
+        "marks",
+        "markdefs",
+        "listitem",
+        "level",
+        "format",
+        "mode",
+        "direction",
+        "version",
+        "detail",
+        "indent",
+        "href",
+        "url",
+        "uri",
+        "src",
+        "srcset",
+        "slug",
+        "ref",
+        "class",
+        "classname",
+        "tag",
+        "tagname",
+        "component",
+        "variant",
+        "align",
+        "target",
+        "rel",
+        "lang",
+        "locale",
+        "icon",
+        "color",
+    }
+)
+_IDENTIFIER = re.compile(r"[/:=#@{}<>\\|]|\d.*[^\W\d_]|[^\W\d_].*\d")
+_BARE_WORD = re.compile(r"[A-Za-z_-]{1,24}")
+# A double-quoted string, with the unquoted key before it (``{key: "value"``) when it
+# has one; a string followed by a colon is itself a key (``"key": ...``).
+_STRING = re.compile(
+    r"(?:[{,]\s*(?P<key>[A-Za-z_$][\w$]{0,63})\s*:\s*\[?\s*)?"
+    r'"(?P<value>(?:[^"\\]|\\.)*)"(?P<colon>\s*:)?',
+    re.DOTALL,
+)
 
 
 def words(text: str) -> list[str]:
@@ -78,6 +132,57 @@ def strip_tags(text: str) -> str:
     return _TAG.sub(" ", text) if "<" in text else text
 
 
+def structural(key: str | None, value: str) -> bool:
+    """Whether a string value is markup structure rather than text a reader sees.
+
+    Rich-text formats interleave their text runs with type names, keys,
+    mark names and link targets; those are skipped when runs are joined
+    back into text, so that they do not break up the words around them.
+    """
+    if key is not None and key.casefold().lstrip("_@$") in _STRUCTURAL_KEYS:
+        return True
+    return not any(c.isspace() for c in value) and (
+        len(value) > 40 or bool(_IDENTIFIER.search(value))
+    )
+
+
+def string_values(code: str, depth: int = 0) -> list[str]:
+    """The text-carrying string values of JSON-like ``code``, in document order.
+
+    Values are unescaped, and JSON inside a value is read the same way, in
+    place.  Structural values (:func:`structural`) and bare single words
+    outside any key (array members after the first, function arguments)
+    are left out.  A linear scan with no parsing: it reads JSON, JavaScript
+    object literals, and JSON in HTML attributes alike.
+    """
+    values: list[str] = []
+    pending: str | None = None
+    end = 0
+    for match in _STRING.finditer(code):
+        value = match.group("value")
+        if match.group("colon"):
+            pending, end = value, match.end()
+            continue
+        key = match.group("key")
+        if key is None and pending is not None and not code[end : match.start()].strip(" \t\n["):
+            key = pending
+        pending = None
+        value = unescape_js(value)
+        if "&" in value:
+            value = html.unescape(value)
+        head = value.lstrip()[:1]
+        if head in ("{", "[") and '":' in value and depth < _MAX_DEPTH:
+            values.extend(string_values(value, depth + 1))
+        elif not structural(key, value) and (key is not None or not _BARE_WORD.fullmatch(value)):
+            values.append(value)
+    return values
+
+
+def joined_values(code: str) -> str:
+    """The string values of JSON-like ``code`` joined as a script would render them."""
+    return "".join(string_values(code)) if '"' in code else ""
+
+
 def _base64_texts(text: str) -> Iterator[str]:
     for run in _BASE64_RUN.findall(text):
         padded = run + "=" * (-len(run) % 4)
@@ -102,6 +207,10 @@ def readings(text: str, depth: int = 0) -> Iterator[str]:
     """
     unescaped = html.unescape(unescape_js(text))
     yield strip_tags(html.unescape(strip_tags(unescaped)))
+    if ":" in text:
+        joined = joined_values(text if '"' in text else unescaped)
+        if joined:
+            yield strip_tags(html.unescape(strip_tags(joined)))
     if "%" in text and _PERCENT.search(text):
         yield strip_tags(html.unescape(unquote(unescaped)))
     if depth < _MAX_DEPTH:
@@ -139,6 +248,48 @@ class Fingerprint:
         if not self.hashes or not text:
             return False
         return any(self.matches(reading) for reading in readings(text))
+
+    def carriers(self, values: Sequence[str], keys: Sequence[str | None] | None = None) -> set[int]:
+        """The indexes of ``values`` (string values in document order) that carry gated text.
+
+        A value carries gated text on its own (in any reading), or as part
+        of a run of neighbouring values that together spell gated words, the
+        way rich text splits a paragraph into runs of a few words.  Values a
+        word is split across are joined without a space, as a script would
+        join them; ``keys`` (the key each value belongs to) lets structural
+        values (:func:`structural`) between the runs be skipped.  One linear
+        pass.
+        """
+        found = {i for i, value in enumerate(values) if self.found_in(value)}
+        texts = [
+            i
+            for i, value in enumerate(values)
+            if not structural(keys[i] if keys is not None else None, value)
+        ]
+        tokens: list[str] = []
+        owners: list[tuple[int, int]] = []
+        glued = False
+        for position, i in enumerate(texts):
+            value = values[i]
+            plain = strip_tags(html.unescape(value)) if ("<" in value or "&" in value) else value
+            for n, match in enumerate(_WORD.finditer(plain.casefold())):
+                if n == 0 and glued and match.start() == 0:
+                    tokens[-1] += match.group()
+                    owners[-1] = (owners[-1][0], position)
+                else:
+                    tokens.append(match.group())
+                    owners.append((position, position))
+            if plain:
+                glued = (
+                    bool(tokens)
+                    and owners[-1][1] == position
+                    and _WORD.match(plain[-1]) is not None
+                )
+        for start in range(len(tokens) - SHINGLE + 1):
+            if hash(tuple(tokens[start : start + SHINGLE])) in self.hashes:
+                first, last = owners[start][0], owners[start + SHINGLE - 1][1]
+                found.update(texts[first : last + 1])
+        return found
 
     def hits(self, text: str) -> int:
         """How many distinct gated shingles some reading of ``text`` holds."""
