@@ -159,15 +159,17 @@ def string_values(code: str, depth: int = 0) -> list[str]:
     pending: str | None = None
     end = 0
     for match in _STRING.finditer(code):
-        value = match.group("value")
-        if match.group("colon"):
+        key, value, colon = match.group("key", "value", "colon")
+        if colon:
             pending, end = value, match.end()
             continue
-        key = match.group("key")
         if key is None and pending is not None and not code[end : match.start()].strip(" \t\n["):
             key = pending
         pending = None
-        value = unescape_js(value)
+        if not value:
+            continue
+        if "\\" in value:
+            value = unescape_js(value)
         if "&" in value:
             value = html.unescape(value)
         head = value.lstrip()[:1]
@@ -207,7 +209,7 @@ def readings(text: str, depth: int = 0) -> Iterator[str]:
     """
     unescaped = html.unescape(unescape_js(text))
     yield strip_tags(html.unescape(strip_tags(unescaped)))
-    if ":" in text:
+    if '"' in text or "&" in text:
         joined = joined_values(text if '"' in text else unescaped)
         if joined:
             yield strip_tags(html.unescape(strip_tags(joined)))
