@@ -38,7 +38,16 @@ from meterwall.gateway.feeds import local_name
 from meterwall.gateway.markup import article_objects, jsonld_scripts, link_href, load_json, meta
 from meterwall.gateway.page import analyse
 from meterwall.gateway.scrub import js_segments, string_value
-from meterwall.gateway.text import readings, string_values, strip_tags, word_count
+from meterwall.gateway.text import (
+    MARKS,
+    RUN_BREAK,
+    join_runs,
+    prose_value,
+    readings,
+    string_values,
+    strip_tags,
+    word_count,
+)
 from meterwall.gateway.tree import ancestors, find, parse, text_of
 
 DEFAULT_TEASER_WORDS = 120
@@ -67,18 +76,8 @@ _SPACE = re.compile(r"\s")
 Level = Literal["leak", "warning", "ok", "skipped"]
 
 _WORD = re.compile(r"\w+")
-# Opening quotes and brackets, closing ones, inner joiners and sentence marks, as escapes
-# (curly quotes, guillemets, ellipsis, CJK punctuation).
-_OPEN = "\"'\u201c\u2018(\u00ab\u00bf\u00a1"
-_CLOSE = "\"'\u201d\u2019)\u00bb"
-_MARKS = ".,;:!?\u2026"
-_WORDISH = re.compile(
-    rf"[{_OPEN}]*[^\W\d_]+(?:['\u2019.-][^\W\d_]+)*[{_CLOSE}]*[{_MARKS}]*[{_CLOSE}]*[{_MARKS}]*"
-)
-_SENTENCE_MARK = re.compile(f"[{_MARKS}\u3002\uff0c\u3001\uff01\uff1f]")
+_SENTENCE_MARK = re.compile(f"[{MARKS}\u3002\uff0c\u3001\uff01\uff1f]")
 _SCRIPT_STRING = re.compile(r"['`]")
-_BREAK = "\x1f"
-"""Where two separate strings meet in joined text (whitespace to ``str.split``, not a word)."""
 _CODE_WORDS = frozenset(
     {"function", "return", "var", "const", "null", "undefined", "typeof", "prototype", "void"}
     | {"instanceof", "true", "false", "strict", "window", "document", "console"}
@@ -147,57 +146,25 @@ class Report:
         return "\n".join(lines)
 
 
-def prose_value(value: str) -> bool:
-    """Whether a string can be (a run of) article text rather than code or data.
-
-    Most of its whitespace-separated tokens must be words (letters, inner
-    apostrophes or hyphens, surrounding punctuation): SVG path data, URLs,
-    class lists with prefixes and numbers, code, CSS and base64 are not.
-    """
-    tokens = value.split()
-    if not tokens:
-        return False
-    wordish = sum(1 for t in tokens if _WORDISH.fullmatch(t))
-    return wordish * 5 >= len(tokens) * 4
-
-
 def _reads_as_sentences(text: str, count: int, unit_words: int) -> bool:
     """Whether a stretch of words reads as sentences, not labels, classes or code.
 
     ``text`` marks each place where two separate strings meet with
-    :data:`_BREAK`; the stretch's pieces must average ``unit_words`` words
+    :data:`RUN_BREAK`; the stretch's pieces must average ``unit_words`` words
     (rich text runs meet with a space and form one piece; a list of labels
     is many pieces of a word or two).
     """
     tokens = text.split()
     if not tokens or not prose_value(text):
         return False
-    if count / (text.count(_BREAK) + 1) < unit_words:
+    if count / (text.count(RUN_BREAK) + 1) < unit_words:
         return False
     hyphenated = sum(1 for t in tokens if "-" in t.strip("-"))
     capitalised = sum(1 for t in tokens if t[:1].isupper())
-    code = sum(1 for t in tokens if t.strip(_MARKS + "()") in _CODE_WORDS)
+    code = sum(1 for t in tokens if t.strip(MARKS + "()") in _CODE_WORDS)
     if hyphenated * 4 > len(tokens) or capitalised * 5 > len(tokens) * 2 or code * 30 > len(tokens):
         return False
     return count < 25 or bool(_SENTENCE_MARK.search(text))
-
-
-def _joined(values: Iterable[str]) -> str:
-    """String values joined the way a script renders rich text: runs that meet at a space
-    join; anything else (another field, a code-like value) is a break."""
-    out: list[str] = []
-    for value in values:
-        if not prose_value(value):
-            if out and out[-1] != _BREAK:
-                out.append(_BREAK)
-            continue
-        if out and out[-1] != _BREAK:
-            previous = out[-1]
-            soft = previous[-1:].isspace() or value[:1].isspace() or value[:1] in _MARKS
-            if not soft:
-                out.append(_BREAK)
-        out.append(value)
-    return "".join(out)
 
 
 def _shingle_hashes(text: str) -> set[int]:
@@ -366,7 +333,7 @@ def _carrier_readings(text: str, markup: bool = False) -> Iterator[str]:
     encoded values decoded; for ``markup``, its rendered text too."""
     values = string_values(text) if '"' in text else []
     if values:
-        yield _joined(values)
+        yield join_runs(values)
     elif not markup and text.lstrip()[:1] not in ("{", "["):
         yield text
     if markup:
@@ -381,7 +348,7 @@ def _script_texts(code: str) -> list[str]:
     texts = [code]
     if load_json(code) is None and _SCRIPT_STRING.search(code):
         literals = [string_value(t) for kind, t in js_segments(code) if kind == "string"]
-        texts.append(_joined(v for v in literals if v[:1] != '"'))
+        texts.append(join_runs(v for v in literals if v[:1] != '"'))
     return texts
 
 

@@ -75,6 +75,18 @@ _STRUCTURAL_KEYS = frozenset(
     }
 )
 _IDENTIFIER = re.compile(r"[/:=#@{}<>\\|]|\d.*[^\W\d_]|[^\W\d_].*\d")
+# Opening quotes and brackets, closing ones, inner joiners and sentence marks, as escapes
+# (curly quotes, guillemets, ellipsis).
+_OPEN = "\"'\u201c\u2018(\u00ab\u00bf\u00a1"
+_CLOSE = "\"'\u201d\u2019)\u00bb"
+MARKS = ".,;:!?\u2026"
+"""Punctuation that ends or splits a sentence."""
+_WORDISH = re.compile(
+    rf"[{_OPEN}]*[^\W\d_]+(?:['\u2019.-][^\W\d_]+)*[{_CLOSE}]*[{MARKS}]*[{_CLOSE}]*[{MARKS}]*"
+)
+RUN_BREAK = "\x1f"
+"""Where two separate strings meet in :func:`join_runs` text (whitespace to ``str.split``)."""
+_SPACE = re.compile(r"\s")
 _BARE_WORD = re.compile(r"[A-Za-z_-]{1,24}")
 # A double-quoted string, with the unquoted key before it (``{key: "value"``) when it
 # has one; a string followed by a colon is itself a key (``"key": ...``).
@@ -141,9 +153,7 @@ def structural(key: str | None, value: str) -> bool:
     """
     if key is not None and key.casefold().lstrip("_@$") in _STRUCTURAL_KEYS:
         return True
-    return not any(c.isspace() for c in value) and (
-        len(value) > 40 or bool(_IDENTIFIER.search(value))
-    )
+    return _SPACE.search(value) is None and (len(value) > 40 or bool(_IDENTIFIER.search(value)))
 
 
 def string_values(code: str, depth: int = 0) -> list[str]:
@@ -183,6 +193,38 @@ def string_values(code: str, depth: int = 0) -> list[str]:
 def joined_values(code: str) -> str:
     """The string values of JSON-like ``code`` joined as a script would render them."""
     return "".join(string_values(code)) if '"' in code else ""
+
+
+def prose_value(value: str) -> bool:
+    """Whether a string can be (a run of) article text rather than code or data.
+
+    Most of its whitespace-separated tokens must be words (letters, inner
+    apostrophes or hyphens, surrounding punctuation): SVG path data, URLs,
+    class lists with prefixes and numbers, code, CSS and base64 are not.
+    """
+    tokens = value.split()
+    if not tokens:
+        return False
+    wordish = sum(1 for t in tokens if _WORDISH.fullmatch(t))
+    return wordish * 5 >= len(tokens) * 4
+
+
+def join_runs(values: Iterable[str]) -> str:
+    """String values joined the way a script renders rich text: runs that meet at a space
+    join; anything else (another field, a code-like value) is a break."""
+    out: list[str] = []
+    for value in values:
+        if not prose_value(value):
+            if out and out[-1] != RUN_BREAK:
+                out.append(RUN_BREAK)
+            continue
+        if out and out[-1] != RUN_BREAK:
+            previous = out[-1]
+            soft = previous[-1:].isspace() or value[:1].isspace() or value[:1] in MARKS
+            if not soft:
+                out.append(RUN_BREAK)
+        out.append(value)
+    return "".join(out)
 
 
 def _base64_texts(text: str) -> Iterator[str]:
