@@ -81,8 +81,10 @@ _OPEN = "\"'\u201c\u2018(\u00ab\u00bf\u00a1"
 _CLOSE = "\"'\u201d\u2019)\u00bb"
 MARKS = ".,;:!?\u2026"
 """Punctuation that ends or splits a sentence."""
+# A word (inner apostrophes, dots, hyphens; a numbered name like COVID-19) or a number.
 _WORDISH = re.compile(
-    rf"[{_OPEN}]*[^\W\d_]+(?:['\u2019.-][^\W\d_]+)*[{_CLOSE}]*[{MARKS}]*[{_CLOSE}]*[{MARKS}]*"
+    rf"[{_OPEN}]*(?:[^\W\d_]+(?:['\u2019.-][^\W\d_]+)*(?:-\d+)*|\d+(?:[.,:]\d+)*%?)"
+    rf"[{_CLOSE}]*[{MARKS}]*[{_CLOSE}]*[{MARKS}]*"
 )
 RUN_BREAK = "\x1f"
 """Where two separate strings meet in :func:`join_runs` text (whitespace to ``str.split``)."""
@@ -264,9 +266,14 @@ def readings(text: str, depth: int = 0) -> Iterator[str]:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """What a gated reader must not receive, as hashed word shingles."""
+    """What a gated reader must not receive, as hashed word shingles.
+
+    ``shown`` holds the shingles of the teaser, so that a run of the teaser
+    next to gated text is told apart from the gated text.
+    """
 
     hashes: frozenset[int]
+    shown: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, gated: Iterable[str], shown: Iterable[str] = ()) -> Fingerprint:
@@ -275,10 +282,11 @@ class Fingerprint:
         for text in gated:
             for reading in readings(text):
                 secret |= shingles(reading)
+        teaser: set[int] = set()
         for text in shown:
             for reading in readings(text):
-                secret -= shingles(reading)
-        return cls(frozenset(secret))
+                teaser |= shingles(reading)
+        return cls(frozenset(secret - teaser), frozenset(teaser))
 
     def __bool__(self) -> bool:
         return bool(self.hashes)
@@ -298,7 +306,8 @@ class Fingerprint:
 
         A value carries gated text on its own (in any reading), or as part
         of a run of neighbouring values that together spell gated words, the
-        way rich text splits a paragraph into runs of a few words.  Values a
+        way rich text splits a paragraph into runs of a few words (runs made
+        only of teaser words stay).  Values a
         word is split across are joined without a space, as a script would
         join them; ``keys`` (the key each value belongs to) lets structural
         values (:func:`structural`) between the runs be skipped.  One linear
@@ -329,10 +338,22 @@ class Fingerprint:
                     and owners[-1][1] == position
                     and _WORD.match(plain[-1]) is not None
                 )
+        # Tokens inside a teaser shingle are the teaser's: a run made only of them stays,
+        # even where a gated shingle straddles it and the gated text that follows.
+        hits: list[int] = []
+        teaser = [False] * len(tokens)
         for start in range(len(tokens) - SHINGLE + 1):
-            if hash(tuple(tokens[start : start + SHINGLE])) in self.hashes:
-                first, last = owners[start][0], owners[start + SHINGLE - 1][1]
-                found.update(texts[first : last + 1])
+            key = hash(tuple(tokens[start : start + SHINGLE]))
+            if key in self.hashes:
+                hits.append(start)
+            elif key in self.shown:
+                teaser[start : start + SHINGLE] = [True] * SHINGLE
+        gated_in: set[int] = set()
+        for start in hits:
+            for n in range(start, start + SHINGLE):
+                if not teaser[n]:
+                    gated_in.update(range(owners[n][0], owners[n][1] + 1))
+        found.update(texts[position] for position in gated_in)
         return found
 
     def hits(self, text: str) -> int:
