@@ -58,6 +58,9 @@ _ANCHORED = 25
 """Unshown prose words right after the lede in a hidden copy: the body continues there."""
 _UNANCHORED = 100
 """Unshown prose words in one stretch anywhere hidden: an article's worth of text."""
+_NEAR_LEDE = 40
+"""Tokens after the lede within which a stretch still continues it (a short second
+paragraph the teaser shows may come first)."""
 _RUN_WORDS = 8
 """Words per joined piece of a hidden copy that continues the lede."""
 _PARAGRAPH_WORDS = 15
@@ -216,7 +219,7 @@ class _Allowance:
         """The longest stretch of prose in ``text`` that the page does not show.
 
         A stretch is a run of consecutive word shingles the page does not
-        show; it is anchored when it starts where a shingle of the lede ends.
+        show; it is anchored when it starts soon after a shingle of the lede.
         """
         matches = list(_WORD.finditer(text))
         tokens = [m.group().casefold() for m in matches]
@@ -248,7 +251,7 @@ class _Allowance:
         begin = first + SHINGLE - 1 if first else first
         end = min(last + SHINGLE - 1, len(matches) - 1)
         passage = text[matches[min(begin, end)].start() : matches[end].end()]
-        anchored = -SHINGLE <= first - anchor <= 10
+        anchored = -SHINGLE <= first - anchor <= _NEAR_LEDE
         if not _reads_as_sentences(passage, count, _RUN_WORDS if anchored else _PARAGRAPH_WORDS):
             return best
         quoted = " ".join(passage.split()[:_QUOTE_WORDS])
