@@ -208,7 +208,10 @@ class _Allowance:
             self.after_lede = _after_lede(paragraphs)
         if tree.body is not None:
             group = _largest_group(tree.body)
-            if word_count(_after_lede(group)) > word_count(self.after_lede):
+            # Another block of prose is the article only if it holds the lede, or if no body
+            # was found at all (a list of other stories' summaries is not this article).
+            ours = body is None or any(self.lede & _shingle_hashes(p) for p in group[:3])
+            if ours and word_count(_after_lede(group)) > word_count(self.after_lede):
                 self.body_words = max(self.body_words, sum(word_count(p) for p in group))
                 self.after_lede = _after_lede(group)
         # A teaser may show the lede, never the body after it, even where this page shows it:

@@ -86,6 +86,7 @@ _WORDISH = re.compile(
     rf"[{_OPEN}]*(?:[^\W\d_]+(?:['\u2019.-][^\W\d_]+)*(?:-\d+)*|\d+(?:[.,:]\d+)*%?)"
     rf"[{_CLOSE}]*[{MARKS}]*[{_CLOSE}]*[{MARKS}]*"
 )
+_LETTER = re.compile(r"[^\W\d_]{2}|^[^\W\d_]\W*$")
 RUN_BREAK = "\x1f"
 """Where two separate strings meet in :func:`join_runs` text (whitespace to ``str.split``)."""
 _SPACE = re.compile(r"\s")
@@ -208,7 +209,10 @@ def prose_value(value: str) -> bool:
     if not tokens:
         return False
     wordish = sum(1 for t in tokens if _WORDISH.fullmatch(t))
-    return wordish * 5 >= len(tokens) * 4
+    lettered = sum(1 for t in tokens if _LETTER.search(t))
+    # Numbers are words in a sentence, but a string of mostly numbers is data (SVG paths, ids).
+    enough_letters = lettered * 5 >= len(tokens) * 3 if len(tokens) > 3 else lettered > 0
+    return enough_letters and wordish * 5 >= len(tokens) * 4
 
 
 def join_runs(values: Iterable[str]) -> str:

@@ -167,6 +167,10 @@ NOT_PROSE = {
     "svg path": '<svg><path d="M12 4.5L3 5.25c.4 1.2-2.1 3.3 4 4.5 0 0 1.5-2 7.25-9.5z '
     + " ".join(f"M{i} {i + 1}L{i * 2} {i + 3}" for i in range(80))
     + '"/></svg>',
+    "spaced svg path": '<svg><path d="'
+    + " ".join(f"M {i} 3 C 5.675 {i} 3 5.67 3 9 L {i}.5 12.32" for i in range(40))
+    + '"/></svg>',
+    "id lists": f"<div data-ids='{','.join(str(10**14 + i * 7919) for i in range(60))}'></div>",
     "urls": "<script>var links = "
     + json.dumps(
         [f"https://news.example/2026/11/story-number-{i}/?utm_source=x" for i in range(80)]
