@@ -195,7 +195,9 @@ def string_values(code: str, depth: int = 0) -> list[str]:
 
 def joined_values(code: str) -> str:
     """The string values of JSON-like ``code`` joined as a script would render them."""
-    return "".join(string_values(code)) if '"' in code else ""
+    if '":' not in code and ':"' not in code and ': "' not in code and '="' not in code:
+        return ""
+    return "".join(string_values(code))
 
 
 def prose_value(value: str) -> bool:
@@ -311,11 +313,10 @@ class Fingerprint:
         A value carries gated text on its own (in any reading), or as part
         of a run of neighbouring values that together spell gated words, the
         way rich text splits a paragraph into runs of a few words (runs made
-        only of teaser words stay).  Values a
-        word is split across are joined without a space, as a script would
-        join them; ``keys`` (the key each value belongs to) lets structural
-        values (:func:`structural`) between the runs be skipped.  One linear
-        pass.
+        only of teaser words stay).  Values a word is split across are joined
+        without a space, as a script would join them; ``keys`` (the key each
+        value belongs to) lets structural values (:func:`structural`) between
+        the runs be skipped.  One linear pass.
         """
         found = {i for i, value in enumerate(values) if self.found_in(value)}
         texts = [
