@@ -69,6 +69,8 @@ _QUOTE_WORDS = 24
 _LEDE_MIN = 8
 _LEDE_JOIN = 25
 """A first paragraph shorter than this is shown with the next one, as the proxy does."""
+_WHOLE_ARTICLE = 300
+"""Words of a block of sibling paragraphs that are an article wherever they sit."""
 _BEYOND_LEDE = 40
 """Visible body words after the lede that make a page with a long lede a leak."""
 _MIN_ATTRIBUTE = 40
@@ -208,9 +210,13 @@ class _Allowance:
             self.after_lede = _after_lede(paragraphs)
         if tree.body is not None:
             group = _largest_group(tree.body)
-            # Another block of prose is the article only if it holds the lede, or if no body
-            # was found at all (a list of other stories' summaries is not this article).
-            ours = body is None or any(self.lede & _shingle_hashes(p) for p in group[:3])
+            # Another block of prose is the article only if it holds the lede, is as long as
+            # a whole article, or no body was found (other stories' summaries are not it).
+            ours = (
+                body is None
+                or any(self.lede & _shingle_hashes(p) for p in group[:3])
+                or word_count(_after_lede(group)) >= _WHOLE_ARTICLE
+            )
             if ours and word_count(_after_lede(group)) > word_count(self.after_lede):
                 self.body_words = max(self.body_words, sum(word_count(p) for p in group))
                 self.after_lede = _after_lede(group)
@@ -288,7 +294,15 @@ def _largest_group(root: LexborNode) -> list[str]:
 
 
 def _body(tree: LexborHTMLParser, document: str, url: str) -> LexborNode | None:
-    """The page's body element, found the way the proxy finds it."""
+    """The page's body element: the one its paywall markup names (``hasPart.cssSelector``),
+    else the one the proxy would find."""
+    for selector in _selectors(article_objects(tree)):
+        try:
+            named = tree.css_first(selector)
+        except (SelectolaxError, ValueError):
+            continue
+        if named is not None:
+            return named
     page = analyse(document, url or "http://audit.invalid/page", _rules(url))
     if page is not None and page.body is not None:
         return find(tree, page.body)
@@ -476,19 +490,24 @@ def _paywall_markup(articles: list[dict[str, Any]], tree: LexborHTMLParser) -> F
     free = [o.get("isAccessibleForFree") for o in articles]
     if not any(v is False or str(v).casefold() == "false" for v in free):
         return Finding("paywall markup", "warning", "no isAccessibleForFree: false")
-    parts = [o.get("hasPart") for o in articles]
-    selectors = [
-        p.get("cssSelector")
-        for part in parts
-        for p in (part if isinstance(part, list) else [part])
-        if isinstance(p, dict)
-    ]
-    if not any(isinstance(s, str) and s for s in selectors):
+    selectors = _selectors(articles)
+    if not selectors:
         return Finding("paywall markup", "warning", "no hasPart.cssSelector naming the paywall")
-    missing = [s for s in selectors if isinstance(s, str) and not _selects(tree, s)]
+    missing = [s for s in selectors if not _selects(tree, s)]
     if missing:
         return Finding("paywall markup", "warning", f"cssSelector {missing[0]!r} matches nothing")
     return Finding("paywall markup", "ok", "isAccessibleForFree: false with hasPart.cssSelector")
+
+
+def _selectors(articles: list[dict[str, Any]]) -> list[str]:
+    """The CSS selectors of the paywalled parts the article markup names."""
+    parts = [o.get("hasPart") for o in articles]
+    return [
+        selector
+        for part in parts
+        for p in (part if isinstance(part, list) else [part])
+        if isinstance(p, dict) and isinstance(selector := p.get("cssSelector"), str) and selector
+    ]
 
 
 def _selects(tree: LexborHTMLParser, selector: str) -> bool:
