@@ -138,7 +138,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     """Check an article page (a URL or a saved file) for paywall leaks."""
     import httpx
 
-    from meterwall.gateway.audit import audit_client, audit_file, audit_url
+    from meterwall.gateway.audit import AuditError, audit_client, audit_file, audit_url
 
     target: str = args.target
     try:
@@ -156,6 +156,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 2
     except httpx.HTTPError as exc:
         print(f"meterwall audit: cannot fetch {target}: {exc}", file=sys.stderr)
+        return 2
+    except AuditError as exc:
+        print(f"meterwall audit: nothing to audit: {exc}", file=sys.stderr)
         return 2
     print(report.to_json() if args.json else report.to_text())
     if report.leaks or (args.strict and report.warnings):
@@ -275,7 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=120,
         help="body words a gated page may show (default 120)",
     )
-    audit.add_argument("--no-follow", action="store_true", help="skip the AMP version and feed")
+    audit.add_argument(
+        "--no-follow",
+        action="store_true",
+        help="skip the other representations (data route, RSC, JSON, AMP, feeds ...)",
+    )
     audit.add_argument("--json", action="store_true", help="print the report as JSON")
     audit.add_argument("--strict", action="store_true", help="fail on warnings too")
     audit.add_argument("--timeout", type=float, default=20.0, help="seconds per request")

@@ -97,6 +97,12 @@ def test_audit_of_an_unreachable_url_says_so(tmp_path: Path) -> None:
     assert "cannot fetch" in result.stderr
 
 
+def test_audit_of_a_page_that_answers_404_exits_2(upstream: LiveServer) -> None:
+    result = _audit(upstream.url + "/no/such/story/")
+    assert result.returncode == 2, result.stdout
+    assert "HTTP 404" in result.stderr and "no leaks" not in result.stdout
+
+
 def test_meterwall_proxy_is_one_command(upstream: LiveServer, tmp_path: Path) -> None:
     port = free_port()
     env: dict[str, Any] = {

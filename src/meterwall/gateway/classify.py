@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from meterwall.gateway.feeds import is_feed_type
-from meterwall.gateway.text import strip_tags
+from meterwall.gateway.text import strip_tags, structural
 
 Kind = Literal["pass", "page", "feed", "json", "rsc", "text", "fragment", "other"]
 
@@ -121,16 +121,22 @@ def refine(kind: Kind, body: bytes) -> Kind:
     return kind
 
 
-def json_leaves(value: Any) -> Iterator[str]:
-    """The string values of a JSON document, in document order (keys left out)."""
+def json_leaves(value: Any, key: str | None = None) -> Iterator[str]:
+    """The text-carrying string values of a JSON document, in document order.
+
+    Keys are left out, and so are structural values (rich-text type names,
+    keys, marks, link targets: :func:`~meterwall.gateway.text.structural`),
+    which would otherwise break a paragraph split into short runs apart.
+    """
     if isinstance(value, str):
-        yield value
+        if not structural(key, value):
+            yield value
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from json_leaves(item)
+        for name, item in value.items():
+            yield from json_leaves(item, name if isinstance(name, str) else None)
     elif isinstance(value, list):
         for item in value:
-            yield from json_leaves(item)
+            yield from json_leaves(item, key)
 
 
 def load(body: str) -> Any:

@@ -26,7 +26,14 @@ from meterwall.gateway.markup import load_json, meta, objects
 from meterwall.gateway.page import Page
 from meterwall.gateway.schema import PAYWALLED_CLASS, body_texts, mark
 from meterwall.gateway.scrub import js_segments, scrub_tree, string_value
-from meterwall.gateway.text import Fingerprint, readings, word_count
+from meterwall.gateway.text import (
+    RUN_BREAK,
+    Fingerprint,
+    join_runs,
+    readings,
+    string_values,
+    word_count,
+)
 from meterwall.gateway.tree import find, fragment, parse, remove_after, text_of
 
 log = logging.getLogger(__name__)
@@ -140,7 +147,8 @@ def _until(nodes: list[LexborNode], end: LexborNode | None) -> Iterator[LexborNo
 
 
 def _prose_in_scripts(tree: LexborHTMLParser) -> list[str]:
-    """Long prose strings in a page's inline scripts: the body of a page a script renders."""
+    """Long prose in a page's inline scripts, rich text runs joined: the body of a page a
+    script renders."""
     found: list[str] = []
     for script in tree.css("script"):
         if script.attributes.get("src"):
@@ -152,6 +160,13 @@ def _prose_in_scripts(tree: LexborHTMLParser) -> list[str]:
         else:
             values = [string_value(t) for kind, t in js_segments(code) if kind == "string"]
         found.extend(v for v in values if any(word_count(r) >= _PROSE_WORDS for r in readings(v)))
+        # Rich text: paragraphs split into runs of a few words, each too short to count alone;
+        # its sentences are the body when together they are as long as one prose string.
+        sentences = [
+            r for r in join_runs(string_values(code)).split(RUN_BREAK) if word_count(r) >= 8
+        ]
+        if sum(word_count(r) for r in sentences) >= _PROSE_WORDS:
+            found.extend(sentences)
     return found
 
 

@@ -10,6 +10,7 @@ worst one feature of the page stops working for a gated reader.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,21 +57,61 @@ def _looks_like_json(text: str) -> bool:
     return len(stripped) > 1 and stripped[0] in "{[" and stripped[-1] in "}]"
 
 
-def scrub_json(value: Any, fingerprint: Fingerprint) -> Any:
-    """``value`` with every string carrying gated text emptied (JSON inside strings too)."""
+def _json_leaves(value: Any, key: str | None, out: list[tuple[str | None, str]]) -> None:
+    """Collect the string values of ``value`` in document order, with their keys.
+
+    A list's members belong to the list's key (``"marks": ["strong"]``).
+    """
     if isinstance(value, dict):
-        return {k: scrub_json(v, fingerprint) for k, v in value.items()}
+        for name, item in value.items():
+            _json_leaves(item, name, out)
+    elif isinstance(value, list):
+        for item in value:
+            _json_leaves(item, key, out)
+    elif isinstance(value, str):
+        out.append((key, value))
+
+
+def _rebuild(value: Any, replace: dict[int, str], counter: list[int]) -> Any:
+    """A copy of ``value`` with the ``n``-th string value replaced by ``replace[n]``."""
+    if isinstance(value, dict):
+        return {k: _rebuild(v, replace, counter) for k, v in value.items()}
     if isinstance(value, list):
-        return [scrub_json(v, fingerprint) for v in value]
-    if isinstance(value, str) and fingerprint.found_in(value):
-        if _looks_like_json(value):
-            inner = load_json(value)
-            if inner is not None:
-                cleaned = json.dumps(scrub_json(inner, fingerprint), ensure_ascii=False)
-                if not fingerprint.found_in(cleaned):
-                    return cleaned
-        return ""
+        return [_rebuild(v, replace, counter) for v in value]
+    if isinstance(value, str):
+        index = counter[0]
+        counter[0] += 1
+        return replace.get(index, value)
     return value
+
+
+def _clean_value(value: str, fingerprint: Fingerprint) -> str:
+    """A gated string value emptied, or cleaned in place when it is JSON itself."""
+    if _looks_like_json(value):
+        inner = load_json(value)
+        if inner is not None:
+            cleaned = json.dumps(scrub_json(inner, fingerprint), ensure_ascii=False)
+            if not fingerprint.found_in(cleaned):
+                return cleaned
+    return ""
+
+
+def scrub_json(value: Any, fingerprint: Fingerprint) -> Any:
+    """``value`` with every string carrying gated text emptied (JSON inside strings too).
+
+    String values are read in document order, so rich text split into runs
+    of a few words is recognised as the paragraph it spells; each run of it
+    is emptied, while structure (types, keys, marks) stays.
+    """
+    leaves: list[tuple[str | None, str]] = []
+    _json_leaves(value, None, leaves)
+    if not leaves:
+        return value
+    carriers = fingerprint.carriers([v for _, v in leaves], [k for k, _ in leaves])
+    if not carriers:
+        return value
+    replace = {i: _clean_value(leaves[i][1], fingerprint) for i in carriers}
+    return _rebuild(value, replace, [0])
 
 
 def _string_end(code: str, start: int) -> int:
@@ -152,18 +193,53 @@ def string_value(segment: str) -> str:
     return unescape_js(segment[1:-1] if closed else segment[1:])
 
 
+_OBJECT_KEY = re.compile(r"([A-Za-z_$][\w$]*)\s*:\s*\[?\s*$")
+
+
+def _literal_keys(segments: list[tuple[str, str]]) -> list[str | None]:
+    """For each segment, the object key a string literal is the value of, if any.
+
+    A literal that is itself a key (``"text": ...``) gets the key ``"key"``,
+    so that it counts as structure, not text.
+    """
+    keys: list[str | None] = []
+    for i, (kind, _) in enumerate(segments):
+        key: str | None = None
+        following = segments[i + 1][1] if i + 1 < len(segments) else ""
+        if kind == "string" and following.lstrip().startswith(":"):
+            key = "key"
+        elif kind == "string" and i:
+            before = segments[i - 1][1]
+            found = _OBJECT_KEY.search(before[-80:])
+            if found:
+                key = found.group(1)
+            elif before.strip(" \t\n[") == ":" and i > 1 and segments[i - 2][0] == "string":
+                key = string_value(segments[i - 2][1])
+        keys.append(key)
+    return keys
+
+
 def scrub_js(code: str, fingerprint: Fingerprint) -> str:
     """JavaScript ``code`` with the string literals and comments that carry gated text emptied.
 
+    String literals are read in order, so text split over many literals
+    (rich text in a state object, function arguments) is recognised too.
     Code without gated text is returned unchanged.  If gated text remains
-    (split across literals, or a shape the lexer cannot follow), the result
-    is empty: the script is dropped rather than let it leak.
+    (a shape the lexer cannot follow), the result is empty: the script is
+    dropped rather than let it leak.
     """
     if not fingerprint.found_in(code):
         return code
+    segments = list(js_segments(code))
+    literals = [i for i, (kind, _) in enumerate(segments) if kind == "string"]
+    keys = _literal_keys(segments)
+    carriers = fingerprint.carriers(
+        [string_value(segments[i][1]) for i in literals], [keys[i] for i in literals]
+    )
+    gated = {literals[n] for n in carriers}
     out: list[str] = []
-    for kind, segment in js_segments(code):
-        if kind == "code" or not fingerprint.found_in(segment):
+    for i, (kind, segment) in enumerate(segments):
+        if kind == "code" or (i not in gated and not fingerprint.found_in(segment)):
             out.append(segment)
         elif kind == "string":
             quote = segment[0]

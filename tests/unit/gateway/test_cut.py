@@ -11,6 +11,8 @@ from meterwall.gateway.config import PageRules
 from meterwall.gateway.cut import Assets, prepare
 from meterwall.gateway.page import analyse
 from meterwall.gateway.tree import parse
+from tests.fixtures.richtext import portable_text
+from tests.leaks import recoverable_runs
 
 RULES = PageRules(public_url="https://news.example")
 ASSETS = Assets(stylesheet="/_meterwall/meterwall.css", amp_css=".mw-gate{color:red}")
@@ -112,3 +114,36 @@ def test_when_surgery_fails_a_plain_safe_page_is_served(monkeypatch: pytest.Monk
     assert prepared.fallback
     assert "SECRET" not in html and LEDE in html and "<i>GATE</i>" in html
     assert '<link rel="canonical" href="https://news.example/h">' in html
+
+
+def _next_data(paragraphs: list[str]) -> str:
+    state = {"props": {"pageProps": {"body": portable_text(paragraphs)}}, "buildId": "b7"}
+    return f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script>'
+
+
+def test_rich_text_runs_beside_an_html_body_are_cut_and_the_page_kept() -> None:
+    prepared = prepare(analysed(page_html(_next_data([LEDE, *REST]))), RULES, False, ASSETS)  # type: ignore[arg-type]
+    html = prepared.personalise(gate="<i>G</i>")
+    assert not prepared.fallback
+    assert not recoverable_runs(html, REST, [LEDE]), recoverable_runs(html, REST, [LEDE])
+    state = json.loads(parse(html).css_first("#__NEXT_DATA__").text())
+    assert state["buildId"] == "b7"
+    assert "".join(s["text"] for s in state["props"]["pageProps"]["body"][0]["children"]) == LEDE
+
+
+def test_rich_text_runs_of_a_page_rendered_by_script_are_cut() -> None:
+    html_text = (
+        '<!doctype html><html><head><meta property="og:type" content="article"><title>H</title>'
+        f"{_next_data([*REST, *REST])}</head><body><h1>H</h1><div id=__next></div></body></html>"
+    )
+    page = analysed(html_text)
+    html = prepare(page, RULES, False, ASSETS).personalise(gate="<i>G</i>")  # type: ignore[arg-type]
+    assert not recoverable_runs(html, REST, ["H"]), recoverable_runs(html, REST, ["H"])
+
+
+def test_the_pre_send_check_sees_rich_text_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cut_module, "scrub_tree", lambda *_args: None)
+    extra = _next_data([LEDE, *REST])
+    prepared = prepare(analysed(page_html(extra)), RULES, False, ASSETS)  # type: ignore[arg-type]
+    assert prepared.fallback
+    assert not recoverable_runs(prepared.personalise(), REST, [LEDE])

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterwall.gateway.text import Fingerprint, shingles, unescape_js, word_count
+from tests.fixtures.richtext import contentful, portable_text, prosemirror, runs, slate
 
 SECRET = "The harbor master quietly resigned on Friday after the audit found missing funds."
 LEDE = "The harbor reopened on Monday morning under a bright and windy sky."
@@ -85,3 +86,54 @@ def test_any_gated_sentence_in_any_encoding_is_found(
     fingerprint = Fingerprint.of([sentence])
     encoded = ENCODINGS[encoding](sentence)
     assert fingerprint.found_in(before + " " + encoded + " " + after)
+
+
+RICH_LEDE = "The council met on Tuesday night to settle the future of the old harbor."
+RICH_GATED = [
+    "Members voted seven to two to dredge the channel before the spring fishing season.",
+    "Crews said the silt had grown so deep that larger boats could only leave at high tide.",
+    "The work will cost four million dollars, most of it from a state grant awarded in May.",
+]
+RICH_FP = Fingerprint.of(RICH_GATED, [RICH_LEDE])
+RICH_SHAPES = {
+    "portable text": lambda ps: {"body": portable_text(ps)},
+    "contentful": lambda ps: {"fields": {"body": contentful(ps)}},
+    "prosemirror": prosemirror,
+    "slate": slate,
+}
+
+
+def test_rich_text_split_into_short_runs_is_recognised_in_every_shape() -> None:
+    for name, shape in RICH_SHAPES.items():
+        data = shape([RICH_LEDE, *RICH_GATED])
+        code = json.dumps(data)
+        assert RICH_FP.found_in(code), name
+        assert RICH_FP.found_in(f"window.__APOLLO_STATE__ = JSON.parse({json.dumps(code)});"), name
+        attribute = html.escape(code)
+        assert RICH_FP.found_in(f'<div data-props="{attribute}"></div>'), name
+        # One gated paragraph is enough to be caught.
+        assert RICH_FP.found_in(json.dumps(shape([RICH_GATED[1]]))), name
+
+
+def test_rich_text_of_the_lede_alone_is_not_a_leak() -> None:
+    for name, shape in RICH_SHAPES.items():
+        assert not RICH_FP.found_in(json.dumps(shape([RICH_LEDE]))), name
+
+
+def test_carriers_names_every_run_of_a_gated_paragraph_and_no_other() -> None:
+    values = ["Site menu", *runs(RICH_LEDE), "span", *runs(RICH_GATED[0]), "Footer links here"]
+    keys = [
+        None,
+        *(["text"] * len(runs(RICH_LEDE))),
+        "_type",
+        *(["text"] * len(runs(RICH_GATED[0]))),
+        None,
+    ]
+    found = RICH_FP.carriers(values, keys)
+    first = 2 + len(runs(RICH_LEDE))
+    assert found == set(range(first, first + len(runs(RICH_GATED[0]))))
+
+
+def test_carriers_join_a_word_split_across_runs() -> None:
+    values = ["Members voted se", "ven to two to dr", "edge the channel"]
+    assert RICH_FP.carriers(values) == {0, 1, 2}
