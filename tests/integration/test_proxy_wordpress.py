@@ -16,13 +16,13 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from tests.fixtures.stories import assert_no_gated_text, full_text_in, stories
-from tests.fixtures.upstream.harness import LiveServer, live_proxy
+from tests.fixtures.upstream.harness import LiveServer, live_proxy, send, through
 from tests.fixtures.upstream.site import PUBLIC
 from tests.fixtures.wordpress import HOST, WordPress
 
@@ -51,46 +51,10 @@ def gated(wordpress: WordPress, tmp_path_factory: pytest.TempPathFactory) -> Ite
     yield from wordpress_proxy(tmp_path_factory.mktemp("gated"), wordpress, anonymous_limit=0)
 
 
-def send(
-    url: str,
-    target: str,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-) -> httpx.Response:
-    """One request with ``target`` as the request line's target, byte for byte."""
-    with httpx.Client(timeout=60) as client:
-        request = client.build_request(
-            method,
-            url + "/",
-            headers={"Host": HOST, **(headers or {})},
-            content=body,
-            extensions={"target": target.encode()},
-        )
-        return client.send(request)
-
-
-def through(
-    server: LiveServer,
-    target: str,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-) -> list[httpx.Response]:
-    """The proxy's answers to one request, following redirects to the public site."""
-    answers = [send(server.url, target, method, headers, body)]
-    headers = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}
-    while answers[-1].is_redirect and len(answers) < 6:
-        location = urlsplit(str(answers[-1].url.join(answers[-1].headers["location"])))
-        if location.netloc not in (HOST, urlsplit(server.url).netloc):
-            break
-        query = f"?{location.query}" if location.query else ""
-        answers.append(send(server.url, location.path + query, headers=headers))
-    return answers
-
-
-def assert_gated(server: LiveServer, target: str, **request: object) -> None:
-    for answer in through(server, target, **request):  # type: ignore[arg-type]
+def assert_gated(server: LiveServer, target: str, **request: Any) -> None:
+    """Every answer of the proxy to ``target`` (redirects followed) is free of gated text."""
+    request["headers"] = {"Host": HOST, **request.get("headers", {})}
+    for answer in through(server.url, target, **request):
         assert answer.status_code < 500, f"{target}: {answer.status_code}"
         assert_no_gated_text(answer, f"{request.get('method', 'GET')} {target}")
 
@@ -98,7 +62,7 @@ def assert_gated(server: LiveServer, target: str, **request: object) -> None:
 def test_a_metered_reader_gets_the_whole_story(wordpress: WordPress, tmp_path: Path) -> None:
     """The control for every row below: the proxy and the page do carry the full text."""
     for server in wordpress_proxy(tmp_path, wordpress, anonymous_limit=5):
-        page = send(server.url, wordpress.path(STORY))
+        page = send(server.url, wordpress.path(STORY), headers={"Host": HOST})
         assert page.status_code == 200
         assert full_text_in(page.text)
 
@@ -107,7 +71,7 @@ def test_the_article_page_is_gated(gated: LiveServer, wordpress: WordPress) -> N
     for story in stories():
         with wordpress.client() as direct:
             assert full_text_in(direct.get(wordpress.path(story)).text)
-        page = send(gated.url, wordpress.path(story))
+        page = send(gated.url, wordpress.path(story), headers={"Host": HOST})
         assert page.status_code == 200
         assert story.headline in html.unescape(page.text).replace("\u2019", "'")
         assert_no_gated_text(page, wordpress.path(story))
@@ -174,7 +138,7 @@ def test_the_rest_api_gives_no_gated_text(
 ) -> None:
     target, method, headers, body = REST[spelling]
     target = target.format(slug=STORY.slug)
-    control = send(wordpress.url, target, method, headers, body)
+    control = send(wordpress.url, target, method, {"Host": HOST, **headers}, body)
     assert full_text_in(control.content), f"WordPress itself ignored {spelling}: control broken"
     assert_gated(gated, target, method=method, headers=headers, body=body)
 
@@ -182,7 +146,7 @@ def test_the_rest_api_gives_no_gated_text(
 def test_links_in_the_headers_lead_to_no_gated_text(
     gated: LiveServer, wordpress: WordPress
 ) -> None:
-    page = send(gated.url, wordpress.path(STORY))
+    page = send(gated.url, wordpress.path(STORY), headers={"Host": HOST})
     links = page.headers.get_list("link", split_commas=True)
     assert not [link for link in links if wordpress.url in link], "the upstream origin leaked"
     for link in links:
@@ -238,7 +202,7 @@ FEATURES = {
 def test_site_features_without_article_text_keep_working(
     gated: LiveServer, wordpress: WordPress, feature: str
 ) -> None:
-    answer = send(gated.url, FEATURES[feature](wordpress))
+    answer = send(gated.url, FEATURES[feature](wordpress), headers={"Host": HOST})
     assert answer.status_code == 200, f"{feature}: {answer.status_code}"
     assert answer.headers["content-type"].startswith("application/json")
     answer.json()
