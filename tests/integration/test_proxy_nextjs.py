@@ -67,7 +67,7 @@ def test_a_metered_reader_gets_every_story(
             assert len(_counted(reader)) == len(stories())
 
 
-@pytest.mark.parametrize("story", stories(), ids=lambda s: s.route.strip("/"))
+@pytest.mark.parametrize("story", stories(), ids=lambda s: s.slug)
 def test_article_pages_and_their_hydration_state_are_gated(
     gated: LiveServer, nextjs: NextSite, story: Story
 ) -> None:
@@ -116,7 +116,7 @@ def test_rsc_payloads_are_gated(
     assert_gated(gated, target, headers)
 
 
-@pytest.mark.parametrize("story", stories(), ids=lambda s: s.route.strip("/"))
+@pytest.mark.parametrize("story", stories(), ids=lambda s: s.slug)
 def test_other_representations_are_gated(gated: LiveServer, nextjs: NextSite, story: Story) -> None:
     path = NextSite.path(story)
     for target, headers in [
