@@ -100,6 +100,8 @@ def test_a_metered_readers_client_side_navigation_counts_each_story_once(
         page.evaluate("window.stillTheSameDocument = true")
         _click(page, FIRST)
         assert full_text_in(page.inner_text("article")), "the first story is not whole"
+        # The index's links were prefetched (next/link): only the story opened is a read.
+        assert len(_counted(metered, page)) == 1, "a prefetch or a data route was not one read"
         _click(page, SECOND)
         _click(page, THIRD)
         assert full_text_in(page.inner_text("article")), "the third story is not whole"
