@@ -31,7 +31,7 @@ RESULTS_JSON = ROOT / "benchmarks" / "results" / "latest.json"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 NAMES = ("decide", "page", "meter", "memory", "workers", "profile")
 OPTIONAL = ("wordpress",)
-"""Run only when named: ``wordpress`` installs Debian's WordPress (benchmarks/wordpress/)."""
+"""Run only when named: ``wordpress`` installs Debian's WordPress (scripts/wordpress/)."""
 
 
 def _runners(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:

@@ -4,7 +4,8 @@
     python3 benchmarks/wordpress_cache.py profile [--requests 3000]
     python3 benchmarks/wordpress_cache.py articles FILE
 
-``run`` installs and seeds WordPress when needed (``benchmarks/wordpress/setup.sh``:
+``run`` installs and seeds WordPress when needed (``scripts/wordpress/setup.sh``, shared
+with the proxy tests:
 packages ``wordpress``, ``php-fpm``, ``nginx``, ``mariadb-server``), starts its
 own php-fpm and nginx on a free loopback port, and measures with wrk, side by
 side, in rounds:
@@ -67,7 +68,9 @@ SECRET = "benchmark-secret-key"
 READERS = 2_000
 TARGET_VS_WORDPRESS = 100
 TARGET_VS_SITE = 0.5
-SETUP = BENCHMARKS / "wordpress" / "setup.sh"
+SETUP = BENCHMARKS.parent / "scripts" / "wordpress" / "setup.sh"
+SITE_NAME = "bench"
+"""The benchmark's WordPress configuration (``/etc/wordpress/config-bench.php``)."""
 FPM = "/usr/sbin/php-fpm8.2"
 NGINX = "/usr/sbin/nginx"
 ARTICLE_PATTERN = r"^/\d{4}/\d{2}/[^/]+/$"
@@ -135,7 +138,7 @@ http {{
         location ~ \\.php$ {{
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-            fastcgi_param WORDPRESS_CONFIG meterwallbench;
+            fastcgi_param WORDPRESS_CONFIG {SITE_NAME};
             fastcgi_param HTTP_HOST $http_host;
             fastcgi_pass unix:{socket};
         }}
@@ -214,7 +217,7 @@ def wordpress(folder: Path) -> Iterator[tuple[str, list[str], list[int]]]:
     write_articles(articles)
     say(f"setting up WordPress at {url} ({SETUP.relative_to(BENCHMARKS.parent)})")
     seeded = subprocess.run(
-        ["sh", str(SETUP), str(articles), url],
+        ["sh", str(SETUP), "site", SITE_NAME, str(articles), url],
         capture_output=True,
         text=True,
         timeout=1_800,

@@ -17,7 +17,7 @@ from meterwall.content.model import Article
 from meterwall.storage.migrate import upgrade
 from tests.factories import make_article, make_settings
 
-pytest_plugins = ["tests.backends"]
+pytest_plugins = ["tests.backends", "tests.fixtures.wordpress", "tests.fixtures.nextjs"]
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 

@@ -1,15 +1,17 @@
 <?php
-// Install WordPress (once) and publish the benchmark's articles: php seed.php ARTICLES_JSON SITE_URL
-// Prints one permalink per line.  Re-running updates the site URL and the articles in place.
+// Install WordPress (once) and publish articles: php seed.php NAME ARTICLES_JSON SITE_URL
+// NAME selects /etc/wordpress/config-NAME.php (written by setup.sh).  Pretty permalinks
+// (/%year%/%monthnum%/%postname%/), the Twenty Twenty-Three theme.  Prints one permalink
+// per line.  Re-running updates the site URL and the articles in place.
 
-if ($argc !== 3) {
-    fwrite(STDERR, "usage: php seed.php ARTICLES_JSON SITE_URL\n");
+if ($argc !== 4) {
+    fwrite(STDERR, "usage: php seed.php NAME ARTICLES_JSON SITE_URL\n");
     exit(2);
 }
-$articles = json_decode(file_get_contents($argv[1]), true);
-$site = rtrim($argv[2], '/');
+$articles = json_decode(file_get_contents($argv[2]), true);
+$site = rtrim($argv[3], '/');
 $parts = parse_url($site);
-$_SERVER['WORDPRESS_CONFIG'] = 'meterwallbench';
+$_SERVER['WORDPRESS_CONFIG'] = $argv[1];
 $_SERVER['HTTP_HOST'] = $parts['host'] . (isset($parts['port']) ? ':' . $parts['port'] : '');
 $_SERVER['REQUEST_URI'] = '/';
 define('WP_INSTALLING', true);
@@ -17,11 +19,11 @@ require '/usr/share/wordpress/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
 
 if (!is_blog_installed()) {
-    wp_install('The Bench Ledger', 'editor', 'editor@example.com', true, '', wp_generate_password(24));
+    wp_install('The Harbour Courier', 'editor', 'editor@example.com', true, '', wp_generate_password(24));
 }
 update_option('siteurl', $site);
 update_option('home', $site);
-update_option('blogname', 'The Bench Ledger');
+update_option('blogname', 'The Harbour Courier');
 switch_theme('twentytwentythree');
 global $wp_rewrite;
 $wp_rewrite->set_permalink_structure('/%year%/%monthnum%/%postname%/');
