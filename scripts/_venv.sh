@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/* and .ci/run: the repository's virtual environment, so nothing is
 # installed into the system interpreter (Debian's and Ubuntu's are externally managed, PEP 668).
 #
@@ -58,6 +59,6 @@ venv_install() {
   fi
   echo "installing meterwall[$extras] into $VENV (pinned by constraints.txt)"
   "$PY" -m pip install -q --disable-pip-version-check \
-    -c "$METERWALL_ROOT/constraints.txt" -e "$METERWALL_ROOT[$extras]"
+    -c "$METERWALL_ROOT/constraints.txt" -e "${METERWALL_ROOT}[${extras}]"
   echo "$want" >"$stamp"
 }
