@@ -210,8 +210,17 @@ async def test_a_metered_readers_client_side_navigation_is_one_read_per_article(
         (NEXT_DATA, {"X-Middleware-Prefetch": "1"}),
         (ARC, {"RSC": "1", "Next-Router-Prefetch": "1"}),
         (ARC, {"RSC": "1", "Sec-Purpose": "prefetch"}),
+        (PATHS[3], {"Sec-Purpose": "prefetch"}),
+        (PATHS[3], {"RSC": "1", "Next-Router-Prefetch": "1"}),
     ],
-    ids=["data-purpose", "data-middleware", "rsc-router", "rsc-sec-purpose"],
+    ids=[
+        "data-purpose",
+        "data-middleware",
+        "rsc-router",
+        "rsc-sec-purpose",
+        "html-speculation-rules",
+        "html-answer-to-an-rsc-prefetch",
+    ],
 )
 async def test_a_prefetch_spends_no_meter_read(
     one_free: Starlette, path: str, headers: dict[str, str]

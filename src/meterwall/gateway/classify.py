@@ -70,6 +70,16 @@ _ASSETS = frozenset(
         "application/x-font-woff",
     }
 )
+_SCRIPTS = frozenset(
+    {
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+        "text/ecmascript",
+    }
+)
+_JSONP = re.compile(r"(?:^|&)(?:_jsonp|jsonp|callback|jsoncallback|cb)=", re.IGNORECASE)
 _SITE_METADATA = frozenset(
     {"/robots.txt", "/ads.txt", "/app-ads.txt", "/sellers.json", "/humans.txt", "/security.txt"}
 )
@@ -84,10 +94,23 @@ _SENTENCE_END = re.compile(r"[.!?]+(?=[\s\"'\u201d\u2019)\]]|$)")
 _WORD = re.compile(r"\w+")
 
 
-def kind_of(method: str, status: int, media: str) -> Kind:
-    """The class of a response from its method, status and media type (before reading it)."""
+def asks_for_jsonp(target: str) -> bool:
+    """Whether a request names a JSONP callback (``?_jsonp=``, ``?callback=`` ...): its
+    script answer is data (a WordPress REST answer, say), not a static bundle."""
+    query = target.partition("?")[2]
+    return bool(query) and _JSONP.search(query) is not None
+
+
+def kind_of(method: str, status: int, media: str, jsonp: bool = False) -> Kind:
+    """The class of a response from its method, status and media type (before reading it).
+
+    ``jsonp`` (:func:`asks_for_jsonp`) makes a script answer a representation
+    (``other``) rather than a static asset.
+    """
     if method == "HEAD" or status in _NO_BODY or status < 200:
         return "pass"
+    if jsonp and media in _SCRIPTS:
+        return "other"
     if media in _HTML:
         return "page"
     if media == _JSON_FEED or is_feed_type(media):

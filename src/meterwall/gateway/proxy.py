@@ -49,6 +49,7 @@ from meterwall.gateway.cache.template import Template
 from meterwall.gateway.classify import (
     REPRESENTATIONS,
     Kind,
+    asks_for_jsonp,
     carries_prose,
     is_site_metadata,
     kind_of,
@@ -82,7 +83,7 @@ from meterwall.gateway.normalise import (
 )
 from meterwall.gateway.origin import rewriter
 from meterwall.gateway.page import Page, analyse, normalise_url
-from meterwall.gateway.represent import cut_article, cut_listing
+from meterwall.gateway.represent import cut_article, cut_listing, describes_an_api
 from meterwall.gateway.schema import PAYWALLED_SELECTOR
 from meterwall.gateway.text import Fingerprint
 from meterwall.gateway.tree import find, parse
@@ -126,6 +127,15 @@ _REPLACED = (
     "content-md5",
     "digest",
 )
+_BODY_HEADERS = (
+    "content-length",
+    "content-encoding",
+    "content-type",
+    "content-md5",
+    "digest",
+    "accept-ranges",
+)
+"""Headers that describe a body: dropped from a redirect passed on without its body."""
 _MAX_REQUEST_BODY = 32 * 1024 * 1024
 _T = TypeVar("_T")
 
@@ -292,7 +302,22 @@ class Gateway:
                     request, target, "page", fetched, forwarding.client_ip
                 )
             return self._unchanged(fetched)
+        if is_prefetch(request.headers):
+            return await self._prefetched(request, page, fetched, forwarding.client_ip)
         return await self.render_article(request, page, fetched, forwarding.client_ip)
+
+    async def _prefetched(
+        self, request: Request, page: Page, fetched: Fetched, ip: str | None
+    ) -> Response:
+        """An article page asked for ahead of a click (Next.js links in view, speculation
+        rules): it spends no meter read, so only readers entitled to everything get it;
+        for anyone else it is refused, and the click itself is decided as usual."""
+        visitor, reader = await self._reader(request, page.canonical, ip)
+        policy = await self.services.access.policy_for(reader.reader_id)
+        if not entitled_to_everything(reader, policy, self.services.clock()):
+            return _refusal("page")
+        decision = await self.services.access.decide(page.article, reader, self.services.clock())
+        return await self._render(request, page, fetched, decision, reader, visitor)
 
     def _canonical(self, request: Request, body: bytes | None) -> Canonical | Response:
         """The request's one meaning (:mod:`~meterwall.gateway.normalise`), or the answer
@@ -348,10 +373,11 @@ class Gateway:
                 assert self.cache is not None
                 return self._stream(self.cache.respond(answer, head=method == "HEAD"))
             return self._stream(answer)
+        jsonp = asks_for_jsonp(target)
         if (
             isinstance(answer, httpx.Response)
             and answer.status_code == 206
-            and kind_of(method, answer.status_code, media_type(answer.headers)) != "pass"
+            and kind_of(method, answer.status_code, media_type(answer.headers), jsonp) != "pass"
         ):
             # A range of a response meterwall must read whole: ask again for all of it.
             await answer.aclose()
@@ -362,8 +388,11 @@ class Gateway:
                 await answer.aclose()
                 return _error(502, "This page could not be shown", "Please try again later.")
         if isinstance(answer, Entry):
-            return self._read_copy(method, answer)
-        kind = kind_of(method, answer.status_code, media_type(answer.headers))
+            return self._read_copy(method, answer, jsonp)
+        if 300 <= answer.status_code < 400:
+            await answer.aclose()
+            return self._redirect(answer.status_code, answer.headers)
+        kind = kind_of(method, answer.status_code, media_type(answer.headers), jsonp)
         if kind == "pass":
             return self._stream(answer)
         fetched = await self.fetch(answer)
@@ -371,17 +400,28 @@ class Gateway:
             return fetched
         return kind, fetched
 
-    def _read_copy(self, method: str, copy: Entry) -> tuple[Kind, Fetched] | Response:
+    def _read_copy(
+        self, method: str, copy: Entry, jsonp: bool = False
+    ) -> tuple[Kind, Fetched] | Response:
         """A cached copy as :meth:`_read` gives it, without an HTTP response to read it from."""
         assert self.cache is not None
         read = self._copy_headers(copy)
-        kind = kind_of(method, copy.status, read.media_type)
+        if 300 <= copy.status < 400:
+            return self._redirect(copy.status, read.headers)
+        kind = kind_of(method, copy.status, read.media_type, jsonp)
         if kind == "pass":
             return self._stream(self.cache.respond(copy, head=method == "HEAD"))
         fetched = self._fetched_copy(copy, read)
         if isinstance(fetched, Response):
             return fetched
         return kind, fetched
+
+    def _redirect(self, status: int, upstream: httpx.Headers) -> Response:
+        """A redirect passed on with its headers (``Location`` made public) and no body:
+        a redirect's body is never shown, and might carry what a gated reader may not see."""
+        response = Response(b"", status_code=status)
+        _replace_headers(response, self._public_headers(upstream, drop=_BODY_HEADERS))
+        return response
 
     async def _request_body(self, request: Request) -> bytes | Response | None:
         if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -673,6 +713,10 @@ class Gateway:
             self._remember(response, reader, visitor)
             return response
         if kind == "page" and found is None:
+            return self._unchanged(fetched)
+        if found is None and self._memo(
+            fetched, ("describes an api", kind), lambda: describes_an_api(kind, text), 64
+        ):
             return self._unchanged(fetched)
         _, reader = await self._reader(request, self.settings.public_url + target, ip)
         policy = await self.services.access.policy_for(reader.reader_id)

@@ -162,6 +162,21 @@ def _dumps(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def describes_an_api(kind: Kind, text: str) -> bool:
+    """Whether a JSON answer is an API's description of itself (WordPress's REST index at
+    ``/wp-json/``, an OpenAPI document): route and parameter descriptions, never posts."""
+    if kind != "json" or len(text) > 16 * 1024 * 1024:
+        return False
+    data = load(text)
+    if not isinstance(data, dict):
+        return False
+    wordpress_index = isinstance(data.get("namespaces"), list) and isinstance(
+        data.get("routes"), dict
+    )
+    openapi = isinstance(data.get("paths"), dict) and ("openapi" in data or "swagger" in data)
+    return wordpress_index or openapi
+
+
 def cut_listing(kind: Kind, text: str, rules: PageRules) -> Cut | None:
     """A representation of no one article, cut to the lede of each post it carries;
     ``None`` when its shape is unknown or prose is left once cut (refuse it)."""

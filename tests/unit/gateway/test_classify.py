@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from meterwall.gateway.classify import carries_prose, is_site_metadata, kind_of, refine
+from meterwall.gateway.classify import (
+    asks_for_jsonp,
+    carries_prose,
+    is_site_metadata,
+    kind_of,
+    refine,
+)
 from tests.fixtures.upstream.site import ARTICLES, CART, blocks, flight, plain_body
 
 
@@ -114,3 +120,20 @@ def test_a_wrapped_plain_text_paragraph_is_one_run_of_prose() -> None:
 )
 def test_files_a_site_publishes_for_machines_are_known_by_path(path: str, metadata: bool) -> None:
     assert is_site_metadata(path) is metadata
+
+
+@pytest.mark.parametrize(
+    ("target", "jsonp"),
+    [
+        ("/wp-json/wp/v2/posts?_jsonp=read", True),
+        ("/api?callback=jQuery123", True),
+        ("/api?a=1&jsonp=f", True),
+        ("/assets/app.js", False),
+        ("/assets/app.js?v=3", False),
+        ("/api?callbacks=1", False),
+    ],
+)
+def test_a_script_answer_to_a_jsonp_request_is_data_not_an_asset(target: str, jsonp: bool) -> None:
+    assert asks_for_jsonp(target) is jsonp
+    kind = kind_of("GET", 200, "application/javascript", asks_for_jsonp(target))
+    assert kind == ("other" if jsonp else "pass")

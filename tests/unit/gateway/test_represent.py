@@ -7,7 +7,7 @@ import json
 import pytest
 
 from meterwall.gateway.config import PageRules
-from meterwall.gateway.represent import cut_article, cut_listing
+from meterwall.gateway.represent import cut_article, cut_listing, describes_an_api
 from meterwall.gateway.text import Fingerprint
 from tests.factories import gated_fragments
 from tests.fixtures.upstream.site import ARTICLES, blocks, plain_body, wp_post
@@ -101,3 +101,14 @@ def test_an_articles_representation_without_a_cutter_is_refused(kind: str) -> No
 
 def test_nothing_known_to_be_gated_is_refused() -> None:
     assert cut_article("text", plain_body(ARTICLE), Fingerprint.of([]), RULES) is None
+
+
+def test_an_api_describing_itself_is_told_from_one_handing_out_posts() -> None:
+    index = {"name": "News", "namespaces": ["wp/v2"], "routes": {"/wp/v2/posts": {}}}
+    openapi = {"openapi": "3.1.0", "paths": {"/posts": {}}}
+    posts = [{"content": {"rendered": "<p>A long story.</p>"}}]
+    assert describes_an_api("json", json.dumps(index))
+    assert describes_an_api("json", json.dumps(openapi))
+    assert not describes_an_api("json", json.dumps(posts))
+    assert not describes_an_api("json", json.dumps({"routes": {}, "posts": posts}))
+    assert not describes_an_api("text", json.dumps(index))
