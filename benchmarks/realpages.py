@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import csv
 import gzip
+import html
 import json
 import logging
 import re
@@ -37,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,6 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 from common import ROOT, machine, median, say
 from tests.fixtures.upstream.harness import readings
+
+from meterwall.gateway.text import unescape_js
 
 THRESHOLDS = {"leak_free": 0.98, "lede_kept": 0.95, "intact": 0.95}
 """Accuracy targets on article pages (shares); there is no time threshold."""
@@ -54,6 +57,7 @@ UPSTREAM = "http://upstream.internal"
 GATE = b'class="mw-gate"'
 _TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"\w+")
+_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
 def normal(text: str) -> str:
@@ -64,6 +68,11 @@ def normal(text: str) -> str:
 def visible(raw: str) -> str:
     """The normalised text of a document as shown (tags stripped, entities decoded)."""
     return normal(readings(_TAG.sub(" ", raw))[1])
+
+
+def plain_readings(raw: str) -> str:
+    """The normalised text of a document as shown and as its scripts hold it (cheap)."""
+    return visible(raw) + "\n" + normal(_TAG.sub(" ", html.unescape(unescape_js(raw))))
 
 
 def every_reading(raw: str) -> str:
@@ -104,10 +113,12 @@ def load(corpus: Path, limit: int) -> list[tuple[str, str, bytes, dict[str, Any]
     taken: set[str] = set()
     for name in sorted(expected)[: limit or None]:
         entry = expected[name]
-        parts = urlsplit(entry.get("url") or "")
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        parts = urlsplit((entry.get("url") or "").strip())
+        path = quote(parts.path or "/", safe=_SAFE) + (
+            f"?{quote(parts.query, safe=_SAFE + '?')}" if parts.query else ""
+        )
         if path in taken or not path.startswith("/"):
-            path = f"/_page/{name.split('.')[0]}{parts.path or '/'}"
+            path = f"/_page/{name.split('.')[0]}{quote(parts.path or '/', safe=_SAFE)}"
         taken.add(path)
         pages.append((name, path, gzip.decompress((corpus / "pages" / name).read_bytes()), entry))
     return pages
@@ -136,7 +147,7 @@ def build_app(data_dir: Path, pages: dict[str, bytes]) -> Any:
         target = request.url.raw_path.decode("ascii", "replace")
         body = pages.get(target)
         if body is None:
-            return httpx.Response(404, text="not found")
+            return httpx.Response(404, stream=httpx.ByteStream(b"not found"))
         headers = {"content-type": "text/html"}
         return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
 
@@ -152,9 +163,14 @@ async def fetch(app: Any, target: str) -> tuple[int, list[tuple[bytes, bytes]], 
     status, headers, chunks = 0, [], []
     done = asyncio.Event()
 
+    asked = False
+
     async def receive() -> dict[str, Any]:
-        if not done.is_set():
+        nonlocal asked
+        if not asked:
+            asked = True
             return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
@@ -191,9 +207,7 @@ def _decode(raw: bytes) -> str:
 
 def judge(result: Result, original: bytes, sent: bytes, entry: dict[str, Any]) -> None:
     """Fill ``result`` from the upstream page, what was sent, and the page's passages."""
-    source = every_reading(_decode(original))
-    if original != sent and b"charset" not in original[:4096].lower():
-        source += "\n" + every_reading(original.decode("latin-1"))
+    source = plain_readings(_decode(original))
     shown = visible(_decode(sent))
     everything = every_reading(_decode(sent))
     passages = [normal(p) for p in entry.get("with", [])]

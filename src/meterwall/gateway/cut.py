@@ -15,25 +15,43 @@ import html
 import logging
 import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from meterwall.gateway.body import lede_end, lede_paragraphs
+from meterwall.gateway.body import (
+    HEADINGS,
+    SHORT_WORDS,
+    Paragraph,
+    body_paragraphs,
+    is_boilerplate,
+    layout,
+    lede,
+)
 from meterwall.gateway.config import PageRules
 from meterwall.gateway.markup import load_json, meta, objects
 from meterwall.gateway.page import Page
 from meterwall.gateway.schema import PAYWALLED_CLASS, body_texts, mark
 from meterwall.gateway.scrub import js_segments, scrub_tree, string_value
 from meterwall.gateway.text import Fingerprint, readings, word_count
-from meterwall.gateway.tree import find, fragment, parse, remove_after, text_of
+from meterwall.gateway.tree import (
+    class_and_id,
+    find,
+    fragment,
+    inside,
+    parse,
+    remove_after,
+    text_of,
+)
 
 log = logging.getLogger(__name__)
 
 SLOT_TAG = "meterwall-slot"
 _PROSE_WORDS = 40
 _WORD = re.compile(r"\w+")
+
+LEDE_SHARE = 0.4
+"""The most of an article's words a lede may keep, so a "lede" is never half the story."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +91,13 @@ def _class_add(node: LexborNode, name: str) -> None:
         node.attrs["class"] = " ".join([*classes, name])
 
 
-def _truncate(paragraph: LexborNode, keep_words: int) -> str:
-    """Keep the first ``keep_words`` words of ``paragraph`` (an element or a text node).
+def _cut_inside(paragraph: Paragraph, body: LexborNode, keep_words: int) -> list[str]:
+    """Keep the first ``keep_words`` words of ``paragraph``, drop everything after in ``body``.
 
     Returns the text removed.
     """
-    texts = (
-        [paragraph]
-        if paragraph.is_text_node
-        else [n for n in paragraph.traverse(include_text=True) if n.is_text_node]
-    )
     remaining = keep_words
-    for text in texts:
+    for text in paragraph.texts:
         content = text.text_content or ""
         count = word_count(content)
         if count <= remaining:
@@ -92,51 +105,110 @@ def _truncate(paragraph: LexborNode, keep_words: int) -> str:
             continue
         ends = [m.end() for m in _WORD.finditer(content)]
         cut = ends[remaining - 1] if remaining else 0
-        following = [] if text is paragraph else remove_after(text, paragraph)
-        tail = " ".join([content[cut:], *(text_of(n) for n in following)])
+        following = remove_after(text, body)
+        gated = [content[cut:], *(text_of(n) for n in following)]
         for node in following:
             node.decompose()
         text.replace_with(content[:cut] + " …")
-        return tail
-    return ""
-
-
-def _lede_by_words(body: LexborNode, words: int) -> tuple[LexborNode | None, list[str], str]:
-    """The last lede node when the lede is ``words`` words; the lede texts; the text cut off."""
-    end: LexborNode | None = None
-    kept: list[str] = []
-    budget = words
-    for paragraph in lede_paragraphs(body):
-        end = paragraph
-        count = word_count(text_of(paragraph))
-        tail = _truncate(paragraph, budget) if count > budget else ""
-        kept.append(text_of(paragraph))
-        budget -= count
-        if budget <= 0:
-            return end, kept, tail
-    return end, kept, ""
+        return gated
+    return []
 
 
 def _cut_body(body: LexborNode, rules: PageRules) -> tuple[list[str], list[str]]:
-    """Cut ``body`` after its lede; return (gated texts, lede texts)."""
+    """Cut ``body`` after its lede; return (gated texts, lede texts).
+
+    The lede is counted in paragraphs (joined while shorter than
+    :data:`~meterwall.gateway.body.LEDE_MIN_WORDS`) or, with
+    ``policy.lede_words``, in words; either way it keeps at most
+    ``proxy.lede_max_words`` words and at most :data:`LEDE_SHARE` of the body.
+    """
+    with_headings = body_paragraphs(body, headings=True)
+    paragraphs = [p for p in with_headings if p.block.tag not in HEADINGS]
+    total = sum(word_count(p.text) for p in paragraphs)
+    cap = min(rules.lede_max_words, max(SHORT_WORDS, int(total * LEDE_SHARE)))
     if rules.lede_words > 0:
-        end, kept, tail = _lede_by_words(body, rules.lede_words)
+        cap = min(cap, rules.lede_words)
+        chosen: list[Paragraph] = []
+        words = 0
+        for paragraph in paragraphs:
+            chosen.append(paragraph)
+            words += word_count(paragraph.text)
+            if words >= cap:
+                break
     else:
-        end = lede_end(body, rules.lede_paragraphs)
-        kept = [text_of(p) for p in _until(lede_paragraphs(body), end)]
-        tail = ""
+        chosen = lede(body, rules.lede_paragraphs, with_headings)
+    kept: list[str] = []
+    budget = cap
+    for paragraph in chosen:
+        text = paragraph.text
+        count = word_count(text)
+        if count > budget:
+            gated = _cut_inside(paragraph, body, budget)
+            kept.append(" ".join(_WORD.findall(text)[:budget]))
+            return gated, kept
+        kept.append(text)
+        budget -= count
+    end = chosen[-1].end if chosen else None
     removed = remove_after(end, body) if end is not None else list(body.iter(include_text=True))
-    gated = [tail, *(text_of(node) for node in removed)]
+    removed = [node for node in removed if not _page_furniture(node)]
+    gated = [text_of(node) for node in removed]
     for node in removed:
         node.decompose()
     return gated, kept
 
 
-def _until(nodes: list[LexborNode], end: LexborNode | None) -> Iterator[LexborNode]:
-    for node in nodes:
-        yield node
-        if end is None or node.mem_id == end.mem_id:
-            return
+_MEDIA = re.compile(r"embed|gallery|slideshow|carousel|video|player|caption|credit|tweet|instagram")
+
+
+def _page_furniture(node: LexborNode) -> bool:
+    """Whether ``node``, found after the lede inside the body, is the site's and stays.
+
+    Share bars, related links, comment threads and the like carry no article
+    text; figures, captions and embeds belong to the story and go with it.
+    """
+    if not node.is_element_node or node.tag in ("figure", "figcaption", "iframe", "video"):
+        return False
+    return is_boilerplate(node) and not _MEDIA.search(class_and_id(node))
+
+
+_KEPT_FURNITURE = frozenset({"nav", "header", "footer", "aside"})
+_KEPT_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
+
+
+def _kept_in_fail_closed(paragraph: Paragraph) -> bool:
+    """Text a page gated whole still shows: the headline and the site's own furniture."""
+    if paragraph.block.tag == "h1":
+        return True
+    furniture = paragraph.furniture
+    if furniture is None:
+        return False
+    role = (furniture.attributes.get("role") or "").casefold()
+    return furniture.tag in _KEPT_FURNITURE or role in _KEPT_ROLES
+
+
+def _gate_whole(tree: LexborHTMLParser) -> tuple[list[str], LexborNode | None]:
+    """Fail closed: remove every text of the page's main region but the headline and furniture.
+
+    For an article whose body could not be found.  Returns the gated texts
+    and the region the gate goes into (``None`` for a page without ``<body>``).
+    """
+    region = tree.css_first("main") or tree.css_first("[role=main]") or tree.body
+    if region is None:
+        return [], None
+    headline = tree.css_first("h1")
+    if headline is not None and not inside(headline, region):
+        region = tree.body or region
+    gated: list[str] = []
+    for paragraph in layout(region).paragraphs:
+        if _kept_in_fail_closed(paragraph):
+            continue
+        gated.append(paragraph.text)
+        if paragraph.whole_block and paragraph.block.parent is not None:
+            paragraph.block.decompose()
+        else:
+            for text in paragraph.texts:
+                text.decompose()
+    return gated, region
 
 
 def _prose_in_scripts(tree: LexborHTMLParser) -> list[str]:
@@ -234,10 +306,15 @@ def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) ->
     prepared = Prepared(html="", token=token, full_text=False)
     tree = parse(page.html)
     body = find(tree, page.body) if page.body is not None else None
-    gated, lede = _cut_body(body, rules) if body is not None else ([], [])
+    if body is not None:
+        gated, lede = _cut_body(body, rules)
+    else:
+        gated, lede = [*_prose_in_scripts(tree)], []
+        whole, region = _gate_whole(tree)
+        gated += whole
+        if region is not None and region.tag != "body":
+            _class_add(region, PAYWALLED_CLASS)
     gated += body_texts(tree)
-    if body is None:
-        gated += _prose_in_scripts(tree)
     fingerprint = Fingerprint.of(gated, [*lede, *_teaser_texts(tree, page)])
     mark(tree, page, teaser=" ".join(t.strip() for t in lede))
     summary = " ".join(" ".join(t.split()) for t in lede)

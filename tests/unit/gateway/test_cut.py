@@ -14,7 +14,10 @@ from meterwall.gateway.tree import parse
 
 RULES = PageRules(public_url="https://news.example")
 ASSETS = Assets(stylesheet="/_meterwall/meterwall.css", amp_css=".mw-gate{color:red}")
-LEDE = "LEDE The harbor reopened on Monday under a bright and windy sky for once."
+LEDE = (
+    "LEDE The harbor reopened on Monday under a bright and windy sky for once, and the first "
+    "boats were out before dawn with their crews."
+)
 REST = [
     f"SECRET-{i} Paragraph {i} of the body that only subscribers may read in full."
     for i in range(6)
@@ -112,3 +115,41 @@ def test_when_surgery_fails_a_plain_safe_page_is_served(monkeypatch: pytest.Monk
     assert prepared.fallback
     assert "SECRET" not in html and LEDE in html and "<i>GATE</i>" in html
     assert '<link rel="canonical" href="https://news.example/h">' in html
+
+
+def test_an_article_whose_body_is_not_found_is_gated_whole() -> None:
+    prose = "<br>".join(REST)
+    html_text = (
+        '<!doctype html><html><head><meta property="og:type" content="article"><title>H</title>'
+        f"</head><body><nav><a href=/>Home</a> <a href=/news>News</a></nav><h1>H</h1>{LEDE}<br>"
+        f"{prose}<footer>Contact the newsroom</footer></body></html>"
+    )
+    page = analysed(html_text)
+    assert page.body is None  # type: ignore[attr-defined]
+    prepared = prepare(page, RULES, False, ASSETS)  # type: ignore[arg-type]
+    html = prepared.personalise(gate="<i>GATE</i>")
+    assert "SECRET" not in html and "harbor reopened" not in html
+    assert "<h1>H</h1><i>GATE</i>" in html
+    assert "Home" in html and "Contact the newsroom" in html
+
+
+def test_a_configured_selector_that_matches_nothing_fails_closed() -> None:
+    rules = PageRules(public_url="https://news.example", body_selector=".gone")
+    prepared = prepare(analysed(page_html()), rules, False, ASSETS)  # type: ignore[arg-type]
+    html = prepared.personalise(gate="<i>GATE</i>")
+    assert "SECRET" not in html and "<i>GATE</i>" in html
+
+
+def test_a_long_first_paragraph_is_capped() -> None:
+    words = " ".join(f"w{i}" for i in range(400))
+    html_text = page_html().replace(f"<p>{LEDE}</p>", f"<p>LEDE {words}</p>")
+    rules = PageRules(public_url="https://news.example", lede_max_words=50)
+    html = prepare(analysed(html_text), rules, False, ASSETS).personalise()  # type: ignore[arg-type]
+    assert "w40" in html and "w60" not in html and "SECRET" not in html
+
+
+def test_share_bars_and_related_links_after_the_lede_stay() -> None:
+    extra = '<div class="share-tools"><a href="/s">Share this story</a></div>'
+    html_text = page_html().replace("</div></main>", f"{extra}</div></main>")
+    html = prepare(analysed(html_text), RULES, False, ASSETS).personalise()  # type: ignore[arg-type]
+    assert "Share this story" in html and "SECRET" not in html
