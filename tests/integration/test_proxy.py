@@ -350,7 +350,8 @@ async def test_legacy_charset_pages_are_read_and_served_as_utf8(
     page = (
         '<html><head><meta charset="windows-1252"><meta property="og:type" content="article">'
         "</head><body><article><p>Caf\xe9 owners on the harbor front opened early on Monday "
-        "morning to serve the fishing crews.</p>"
+        "morning to serve the fishing crews coming back from a long night out beyond the "
+        "lighthouse.</p>"
         + "".join(
             f"<p>SECRET-99-{i} The na\xefve visitors paid in cash at the caf\xe9 counter.</p>"
             for i in range(6)

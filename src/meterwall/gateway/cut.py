@@ -39,7 +39,6 @@ from meterwall.gateway.tree import (
     find,
     fragment,
     inside,
-    parse,
     remove_after,
     text_of,
 )
@@ -304,7 +303,7 @@ def _fallback(page: Page, lede: list[str], assets: Assets, token: str) -> Prepar
 
 def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) -> Prepared:
     prepared = Prepared(html="", token=token, full_text=False)
-    tree = parse(page.html)
+    tree = page.tree()
     body = find(tree, page.body) if page.body is not None else None
     if body is not None:
         gated, lede = _cut_body(body, rules)
@@ -332,7 +331,7 @@ def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) ->
 
 def _prepare_full(page: Page, assets: Assets, token: str) -> Prepared:
     prepared = Prepared(html="", token=token, full_text=True)
-    tree = parse(page.html)
+    tree = page.tree()
     body = find(tree, page.body) if page.body is not None else None
     mark(tree, page, teaser=None)
     if body is not None:

@@ -9,7 +9,7 @@ settings, so it can be cached by canonical URL and reused for every reader;
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -74,6 +74,12 @@ class Page:
     body: Locator | None
     amp: bool
     listing: bool = False
+    parsed: list[LexborHTMLParser] = field(default_factory=list, compare=False, repr=False)
+    """The tree analysis parsed, handed to the first :meth:`tree` call (one parse per page)."""
+
+    def tree(self) -> LexborHTMLParser:
+        """A fresh tree of ``html`` to change: the analysed one the first time, then a new parse."""
+        return self.parsed.pop() if self.parsed else parse(self.html)
 
     @property
     def canonical(self) -> str:
@@ -301,4 +307,5 @@ def analyse(html: str, url: str, rules: PageRules) -> Page | None:
         body=locate(body) if body is not None else None,
         amp=is_amp(tree),
         listing=_listing_markup(tree, objects_) or _cards(tree, body) >= LISTING_CARDS,
+        parsed=[tree],
     )
