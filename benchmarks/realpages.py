@@ -10,7 +10,8 @@ app, ASGI straight in, by a new anonymous reader under a hard paywall
 (limit 0) with the upstream cache off: the cost of gating an uncached page.
 
 Per page it records whether meterwall recognised an article (a gate was
-inserted), whether any ``with`` passage after the first survived in any
+inserted), whether any ``with`` passage after the first (in the page's
+reading order: the corpus lists them in no fixed order) survived in any
 reading of what was sent (raw, HTML- or JS-unescaped, URL- or base64-decoded,
 tags stripped), whether the first one (the lede) was kept, whether the
 ``without`` passages were kept, whether a page not gated came back
@@ -211,10 +212,10 @@ def judge(result: Result, original: bytes, sent: bytes, entry: dict[str, Any]) -
     shown = visible(_decode(sent))
     everything = every_reading(_decode(sent))
     passages = [normal(p) for p in entry.get("with", [])]
-    findable = [p for p in passages if p and p in source]
-    if passages and passages[0] in findable:
-        result.lede_kept = passages[0] in shown
-    later = [p for p in findable if p != passages[0]]
+    findable = sorted((p for p in passages if p and p in source), key=source.find)
+    if findable:
+        result.lede_kept = findable[0] in shown
+    later = findable[1:]
     result.later = len(later)
     result.leaked = [p for p in later if p in everything]
     around = [normal(p) for p in entry.get("without", [])]

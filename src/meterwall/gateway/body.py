@@ -123,10 +123,12 @@ _PARAGRAPH_BLOCKS = frozenset({"p", "li", "blockquote", "pre", "dd", "dt"}) | HE
 
 def is_boilerplate(node: LexborNode) -> bool:
     """Whether ``node`` is page furniture rather than article text."""
-    tag = node.tag or ""
+    return _boilerplate(node.tag or "", node.attributes)
+
+
+def _boilerplate(tag: str, attrs: dict[str, str | None]) -> bool:
     if tag in BOILERPLATE_TAGS or tag in RAW_TEXT:
         return True
-    attrs = node.attributes
     if not attrs:
         return False
     role = (attrs.get("role") or "").casefold()
@@ -134,7 +136,7 @@ def is_boilerplate(node: LexborNode) -> bool:
         return True
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
-    marks = class_and_id(node)
+    marks = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".casefold()
     return bool(marks.strip()) and bool(_BOILERPLATE.search(marks)) and not _POSITIVE.search(marks)
 
 
@@ -177,13 +179,8 @@ class Paragraph:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _State:
-    furniture: LexborNode | None
-    block: LexborNode
-    link: bool
-    raw: bool
-    dek: bool
+_State = tuple[LexborNode | None, LexborNode, bool, bool, bool]
+"""Inherited by an element's content: furniture around it, its block, link, raw text, dek."""
 
 
 @dataclass(slots=True)
@@ -217,30 +214,31 @@ def layout(root: LexborNode) -> Layout:
     paragraphs: list[Paragraph] = []
     open_: dict[int, Paragraph] = {}
     # The root is what the caller asked about: never furniture, whatever its class says.
-    states[root.mem_id] = _State(None, root, root.tag == "a", root.tag in RAW_TEXT, False)
+    states[root.mem_id] = (None, root, root.tag == "a", root.tag in RAW_TEXT, False)
     for node in root.traverse(include_text=True):
         parent = node.parent
         if parent is None:
             continue
-        state = states.get(parent.mem_id)
+        parent_key = parent.mem_id
+        state = states.get(parent_key)
         if state is None:
             continue
+        furniture, block, link, raw, dek = state
         if node.is_text_node:
-            if state.raw:
+            if raw:
                 continue
             length = len((node.text_content or "").strip())
             if not length:
                 continue
-            own[parent.mem_id] += length
-            block = state.block
+            own[parent_key] += length
             paragraph = open_.get(block.mem_id)
             if paragraph is None:
-                paragraph = Paragraph(block=block, furniture=state.furniture, dek=state.dek)
+                paragraph = Paragraph(block=block, furniture=furniture, dek=dek)
                 open_[block.mem_id] = paragraph
                 paragraphs.append(paragraph)
             paragraph.texts.append(node)
             paragraph.chars += length
-            if state.link:
+            if link:
                 paragraph.link_chars += length
             continue
         if not node.is_element_node:
@@ -248,26 +246,23 @@ def layout(root: LexborNode) -> Layout:
         tag = node.tag or ""
         key = node.mem_id
         nodes[key] = node
-        parent_of[key] = parent.mem_id
+        parent_of[key] = parent_key
         order.append(key)
         if tag in _BREAKS:
-            open_.pop(state.block.mem_id, None)
+            open_.pop(block.mem_id, None)
+            continue
+        if raw:
+            states[key] = state
             continue
         if tag in _BLOCKS:
-            open_.pop(state.block.mem_id, None)
+            open_.pop(block.mem_id, None)
             block = node
-        else:
-            block = state.block
-        furniture = state.furniture
-        if furniture is None and not state.raw and is_boilerplate(node):
+        attrs = node.attributes
+        if furniture is None and _boilerplate(tag, attrs):
             furniture = node
-        states[key] = _State(
-            furniture,
-            block,
-            state.link or tag == "a",
-            state.raw or tag in RAW_TEXT,
-            state.dek or (tag in _BLOCKS and _is_dek(node)),
-        )
+        if not dek and attrs and tag in _BLOCKS:
+            dek = _dek(attrs)
+        states[key] = (furniture, block, link or tag == "a", tag in RAW_TEXT, dek)
     total = dict(own)
     for key in reversed(order):
         up = parent_of[key]
@@ -282,11 +277,9 @@ def layout(root: LexborNode) -> Layout:
     return Layout(root, paragraphs, total, parent_of, nodes)
 
 
-def _is_dek(node: LexborNode) -> bool:
-    attrs = node.attributes
-    if not attrs or not (attrs.get("class") or attrs.get("id")):
-        return False
-    return bool(_DEK.search(class_and_id(node)))
+def _dek(attrs: dict[str, str | None]) -> bool:
+    marks = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    return bool(marks.strip()) and bool(_DEK.search(marks.casefold()))
 
 
 @dataclass(frozen=True, slots=True)

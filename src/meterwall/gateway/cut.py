@@ -38,7 +38,6 @@ from meterwall.gateway.tree import (
     class_and_id,
     find,
     fragment,
-    inside,
     remove_after,
     text_of,
 )
@@ -186,17 +185,15 @@ def _kept_in_fail_closed(paragraph: Paragraph) -> bool:
 
 
 def _gate_whole(tree: LexborHTMLParser) -> tuple[list[str], LexborNode | None]:
-    """Fail closed: remove every text of the page's main region but the headline and furniture.
+    """Fail closed: remove every text of the page but the headline and the site's furniture.
 
-    For an article whose body could not be found.  Returns the gated texts
-    and the region the gate goes into (``None`` for a page without ``<body>``).
+    For an article whose body could not be found: its text may be anywhere
+    outside the navigation, header, footer and asides.  Returns the gated
+    texts and the page's ``<body>`` (``None`` for a page without one).
     """
-    region = tree.css_first("main") or tree.css_first("[role=main]") or tree.body
+    region = tree.body
     if region is None:
         return [], None
-    headline = tree.css_first("h1")
-    if headline is not None and not inside(headline, region):
-        region = tree.body or region
     gated: list[str] = []
     for paragraph in layout(region).paragraphs:
         if _kept_in_fail_closed(paragraph):
