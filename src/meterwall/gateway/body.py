@@ -115,6 +115,9 @@ _BLOCKS = frozenset(
     }
 )
 _BREAKS = frozenset({"br", "hr"})
+_INLINE = frozenset({"span", "a", "b", "strong", "em", "i", "font", "small", "u", "time"})
+MIN_BODY_SHARE = 0.3
+"""The least share of the page's prose the body holds (a stray notice is never the body)."""
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _NOT_PROSE = HEADINGS | {"figcaption", "caption", "th", "dt", "summary", "button", "label"}
 _CONTAINERS = frozenset({"div", "section", "article", "main", "td", "center", "form", "body"})
@@ -136,6 +139,10 @@ def _boilerplate(tag: str, attrs: dict[str, str | None]) -> bool:
         return True
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
+    if tag in _INLINE:
+        # A class on an inline element marks a line (a dateline span around the first
+        # paragraph), not a box of furniture.
+        return False
     marks = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".casefold()
     return bool(marks.strip()) and bool(_BOILERPLATE.search(marks)) and not _POSITIVE.search(marks)
 
@@ -349,10 +356,11 @@ def locate_body(tree: LexborHTMLParser) -> Body | None:
     if sum(p.chars for p in paragraphs) < MIN_BODY_CHARS:
         return None
     prose = found.prose_under(paragraphs)
+    least = MIN_BODY_SHARE * sum(p.chars for p in paragraphs)
     best, best_score = -1, 0.0
     for key, inside in prose.items():
         node = found.nodes.get(key)
-        if node is None or not _container(node):
+        if node is None or inside < least or not _container(node):
             continue
         other = max(found.total.get(key, 0) - inside, 0)
         score = float(inside - other)

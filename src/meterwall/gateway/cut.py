@@ -38,6 +38,7 @@ from meterwall.gateway.tree import (
     class_and_id,
     find,
     fragment,
+    inside,
     remove_after,
     text_of,
 )
@@ -184,27 +185,36 @@ def _kept_in_fail_closed(paragraph: Paragraph) -> bool:
     return furniture.tag in _KEPT_FURNITURE or role in _KEPT_ROLES
 
 
-def _gate_whole(tree: LexborHTMLParser) -> tuple[list[str], LexborNode | None]:
+def _remove(paragraph: Paragraph) -> str:
+    text = paragraph.text
+    if paragraph.whole_block and paragraph.block.parent is not None:
+        paragraph.block.decompose()
+    else:
+        for node in paragraph.texts:
+            node.decompose()
+    return text
+
+
+def _gate_whole(tree: LexborHTMLParser) -> list[str]:
     """Fail closed: remove every text of the page but the headline and the site's furniture.
 
     For an article whose body could not be found: its text may be anywhere
-    outside the navigation, header, footer and asides.  Returns the gated
-    texts and the page's ``<body>`` (``None`` for a page without one).
+    outside the navigation, header, footer and asides.  Returns the gated texts.
     """
-    region = tree.body
-    if region is None:
-        return [], None
-    gated: list[str] = []
-    for paragraph in layout(region).paragraphs:
-        if _kept_in_fail_closed(paragraph):
-            continue
-        gated.append(paragraph.text)
-        if paragraph.whole_block and paragraph.block.parent is not None:
-            paragraph.block.decompose()
-        else:
-            for text in paragraph.texts:
-                text.decompose()
-    return gated, region
+    if tree.body is None:
+        return []
+    return [_remove(p) for p in layout(tree.body).paragraphs if not _kept_in_fail_closed(p)]
+
+
+def _cut_other_posts(tree: LexborHTMLParser, body: LexborNode) -> list[str]:
+    """On a listing showing full posts, remove the prose of the posts besides the body's."""
+    if tree.body is None:
+        return []
+    return [
+        _remove(p)
+        for p in layout(tree.body).paragraphs
+        if p.prose and not inside(p.block, body) and p.block.tag != "h1"
+    ]
 
 
 def _prose_in_scripts(tree: LexborHTMLParser) -> list[str]:
@@ -304,12 +314,11 @@ def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) ->
     body = find(tree, page.body) if page.body is not None else None
     if body is not None:
         gated, lede = _cut_body(body, rules)
+        if page.listing:
+            gated += _cut_other_posts(tree, body)
     else:
         gated, lede = [*_prose_in_scripts(tree)], []
-        whole, region = _gate_whole(tree)
-        gated += whole
-        if region is not None and region.tag != "body":
-            _class_add(region, PAYWALLED_CLASS)
+        gated += _gate_whole(tree)
     gated += body_texts(tree)
     fingerprint = Fingerprint.of(gated, [*lede, *_teaser_texts(tree, page)])
     mark(tree, page, teaser=" ".join(t.strip() for t in lede))

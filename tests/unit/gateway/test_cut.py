@@ -153,3 +153,20 @@ def test_share_bars_and_related_links_after_the_lede_stay() -> None:
     html_text = page_html().replace("</div></main>", f"{extra}</div></main>")
     html = prepare(analysed(html_text), RULES, False, ASSETS).personalise()  # type: ignore[arg-type]
     assert "Share this story" in html and "SECRET" not in html
+
+
+def test_a_listing_showing_full_posts_keeps_no_post_beyond_a_lede() -> None:
+    posts = "".join(
+        f'<div class="post"><h2><a href="/p{n}">Post {n}</a></h2><p>{LEDE}</p>'
+        + "".join(f"<p>POST-{n} {p}</p>" for p in REST)
+        + "</div>"
+        for n in range(3)
+    )
+    html_text = (
+        '<!doctype html><html><head><script type="application/ld+json">{"@type": "Blog"}'
+        f"</script></head><body><h1>A blog</h1><main>{posts}</main></body></html>"
+    )
+    page = analyse(html_text, "https://news.example/", RULES)
+    assert page is not None and page.listing
+    html = prepare(page, RULES, False, ASSETS).personalise(gate="<i>GATE</i>")
+    assert "SECRET" not in html and "<i>GATE</i>" in html
