@@ -324,9 +324,22 @@ def _outside_big_furniture(found: Layout) -> list[Paragraph]:
 
 
 def _may_hold_body(furniture: LexborNode) -> bool:
-    """Furniture that can wrap a whole page's text: a page-wide form, a hidden element."""
-    attrs = furniture.attributes
-    return furniture.tag == "form" or "hidden" in attrs or attrs.get("aria-hidden") == "true"
+    """Furniture that can wrap a whole page's text: anything but media, navigation and asides.
+
+    A wrapper named for its layout (``content-sidebar-wrap``), a post whose
+    tags are in its classes (``tag-social-media``), a page-wide ``<form>``,
+    a body hidden until a script reveals it; never a comment thread, however
+    long the discussion.
+    """
+    if furniture.tag in _NEVER_BODY:
+        return False
+    return not _DISCUSSION.search(class_and_id(furniture))
+
+
+_DISCUSSION = re.compile(r"comment|respond|reply|disqus|discussion|forum|secondary")
+_NEVER_BODY = frozenset(
+    {"figure", "figcaption", "iframe", "video", "audio", "nav", "footer", "aside", "header"}
+)
 
 
 def _prose_if_not_furniture(paragraph: Paragraph) -> bool:
@@ -360,7 +373,7 @@ def locate_body(tree: LexborHTMLParser) -> Body | None:
     best, best_score = -1, 0.0
     for key, inside in prose.items():
         node = found.nodes.get(key)
-        if node is None or inside < least or not _container(node):
+        if node is None or inside < least or not _container(node) or node.tag == "body":
             continue
         other = max(found.total.get(key, 0) - inside, 0)
         score = float(inside - other)
@@ -372,8 +385,6 @@ def locate_body(tree: LexborHTMLParser) -> Body | None:
         return None
     best = _widen(found, prose, best)
     node = found.nodes[best]
-    if node.tag in ("body", "html"):
-        return None
     inside_best = [p for p in paragraphs if _under(found, p.block.mem_id, best)]
     return Body(node, prose[best], len(inside_best), _longest_run(found, inside_best))
 
