@@ -335,3 +335,23 @@ def test_line_broken_paragraphs_are_separate_paragraphs() -> None:
     main = f'<div class="k"><p>{broken}</p>{"".join(paragraphs()[6:])}</div>'
     text = lede_text(main)
     assert "LEDE" in text and "BODY-0" not in text
+
+
+def test_a_layout_wrapper_named_like_furniture_still_holds_the_body() -> None:
+    main = f'<div class="content-sidebar-wrap"><div class="e">{"".join(paragraphs())}</div></div>'
+    _, text = body_text(main)
+    assert_whole_body(text)
+
+
+def test_a_long_comment_thread_is_never_the_body() -> None:
+    comments = "".join(
+        f"<p>Reader {i} writes: I have lived by this harbor for forty years and never "
+        "seen a winter like this one, the boats deserve better.</p>"
+        for i in range(12)
+    )
+    main = (
+        f'<div class="a">{"".join(paragraphs()[:3])}</div>'
+        f'<div class="comment-list">{comments}</div>'
+    )
+    body = find_body(parse(page(main)))
+    assert body is None or "Reader 3 writes" not in text_of(body)
