@@ -101,7 +101,7 @@ class ProxySettings(BaseModel):
     """CSS selector of the article body; empty means find it automatically."""
     lede_paragraphs: int = Field(1, ge=1, le=10)
     """Paragraphs a gated reader sees (``policy.lede_words``, when set, counts words instead)."""
-    lede_max_words: int = Field(120, ge=10, le=1000)
+    lede_max_words: int = Field(60, ge=10, le=1000)
     """The most words a lede keeps, however long its paragraphs (and never 40% of the body)."""
     subscribe_url: str = "/subscribe"
     own_paths: list[str] = DEFAULT_OWN_PATHS
@@ -183,7 +183,7 @@ class PageRules:
     body_selector: str = ""
     lede_paragraphs: int = 1
     lede_words: int = 0
-    lede_max_words: int = 120
+    lede_max_words: int = 60
     default_access: AccessLevel = AccessLevel.METERED
 
     @classmethod

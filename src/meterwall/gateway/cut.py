@@ -104,7 +104,7 @@ def _cut_inside(paragraph: Paragraph, body: LexborNode, keep_words: int) -> list
             continue
         ends = [m.end() for m in _WORD.finditer(content)]
         cut = ends[remaining - 1] if remaining else 0
-        following = remove_after(text, body)
+        following = [n for n in remove_after(text, body) if not _page_furniture(n)]
         gated = [content[cut:], *(text_of(n) for n in following)]
         for node in following:
             node.decompose()
