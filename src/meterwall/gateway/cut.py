@@ -24,7 +24,6 @@ from meterwall.gateway.body import (
     SHORT_WORDS,
     Paragraph,
     body_paragraphs,
-    is_boilerplate,
     layout,
     lede,
 )
@@ -156,18 +155,26 @@ def _cut_body(body: LexborNode, rules: PageRules) -> tuple[list[str], list[str]]
     return gated, kept
 
 
-_MEDIA = re.compile(r"embed|gallery|slideshow|carousel|video|player|caption|credit|tweet|instagram")
+_SITE_BOX = re.compile(
+    r"share|social|related|recommend|comment|respond|disqus|newsletter|signup|subscribe|"
+    r"promo|sponsor|popular|trending|widget|breadcrumb|pagination|author-bio|tags"
+)
+_SITE_TAGS = frozenset({"nav", "aside", "footer"})
 
 
 def _page_furniture(node: LexborNode) -> bool:
     """Whether ``node``, found after the lede inside the body, is the site's and stays.
 
     Share bars, related links, comment threads and the like carry no article
-    text; figures, captions and embeds belong to the story and go with it.
+    text.  Figures, captions, embeds and anything hidden (a client-side
+    paywall's hidden body) belong to the story and go with it.
     """
-    if not node.is_element_node or node.tag in ("figure", "figcaption", "iframe", "video"):
+    if not node.is_element_node:
         return False
-    return is_boilerplate(node) and not _MEDIA.search(class_and_id(node))
+    attrs = node.attributes
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return False
+    return node.tag in _SITE_TAGS or bool(_SITE_BOX.search(class_and_id(node)))
 
 
 _KEPT_FURNITURE = frozenset({"nav", "header", "footer", "aside"})
