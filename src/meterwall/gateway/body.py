@@ -437,19 +437,6 @@ def find_body(tree: LexborHTMLParser) -> LexborNode | None:
     return found.node if found is not None else None
 
 
-def main_article(tree: LexborHTMLParser) -> LexborNode | None:
-    """The ``<article>`` element around the found body, if there is one."""
-    found = find_body(tree)
-    if found is None:
-        return None
-    current: LexborNode | None = found
-    while current is not None and current.is_element_node:
-        if current.tag == "article":
-            return current
-        current = current.parent
-    return None
-
-
 def select_body(tree: LexborHTMLParser, selector: str) -> LexborNode | None:
     """The body named by a publisher's CSS selector: the match, or the common ancestor of all."""
     matches = tree.css(selector)
