@@ -10,7 +10,10 @@ from meterwall.access.model import AccessLevel
 from meterwall.content.model import Article, Block, Image
 from meterwall.settings import Settings
 
-LEDE = "LEDE-{n} The harbor master opened the gates at dawn, and the first boats slid out."
+LEDE = (
+    "LEDE-{n} The harbor master opened the gates at dawn, and the first boats slid out past "
+    "the breakwater while the town still slept and the gulls circled overhead."
+)
 
 
 def body_text(n: int, i: int) -> str:

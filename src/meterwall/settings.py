@@ -90,6 +90,8 @@ class CopySettings(BaseModel):
     banner: str = "{used} of {limit} stories this month"
     banner_link: str = "Get unlimited stories"
     gate_heading: str = "You've read {limit} of {limit} free articles."
+    gate_heading_hard: str = "Subscribe to read this story."
+    """The gate's heading under a hard paywall (a limit of 0), where counting makes no sense."""
     gate_body: str = "Subscribe to continue."
     premium_heading: str = "This story is for subscribers."
     premium_body: str = "Subscribe to read it and everything else on {site}."

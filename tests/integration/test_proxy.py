@@ -262,7 +262,7 @@ async def test_publisher_styles_reach_the_inserted_gate(app_factory: Callable[..
         app_factory,
         policy={"anonymous_limit": 0},
         proxy={"style": {"accent": "#c00000", "font_family": "Merriweather, serif"}},
-        copy_text={"gate_heading": "Members keep reading {site}."},
+        copy_text={"gate_heading_hard": "Members keep reading {site}."},
         site_name="The Example Ledger",
     )
     async with reader(app) as browser:
@@ -271,6 +271,13 @@ async def test_publisher_styles_reach_the_inserted_gate(app_factory: Callable[..
     assert "Members keep reading The Example Ledger." in page.text
     assert "--mw-accent:#c00000" in css.text
     assert "--mw-font-family:Merriweather, serif" in css.text
+
+
+async def test_a_hard_paywall_gate_does_not_count_reads(hard_paywall: Starlette) -> None:
+    async with reader(hard_paywall) as browser:
+        page = await browser.get(PATHS[1])
+    assert "Subscribe to read this story." in page.text
+    assert "0 of 0" not in page.text
 
 
 async def test_configured_body_selector_and_patterns(app_factory: Callable[..., Any]) -> None:
@@ -352,7 +359,8 @@ async def test_legacy_charset_pages_are_read_and_served_as_utf8(
     page = (
         '<html><head><meta charset="windows-1252"><meta property="og:type" content="article">'
         "</head><body><article><p>Caf\xe9 owners on the harbor front opened early on Monday "
-        "morning to serve the fishing crews.</p>"
+        "morning to serve the fishing crews coming back from a long night out beyond the "
+        "lighthouse.</p>"
         + "".join(
             f"<p>SECRET-99-{i} The na\xefve visitors paid in cash at the caf\xe9 counter.</p>"
             for i in range(6)

@@ -96,6 +96,8 @@ class ProxySettings(BaseModel):
     """CSS selector of the article body; empty means find it automatically."""
     lede_paragraphs: int = Field(1, ge=1, le=10)
     """Paragraphs a gated reader sees (``policy.lede_words``, when set, counts words instead)."""
+    lede_max_words: int = Field(60, ge=10, le=1000)
+    """The most words a lede keeps, however long its paragraphs (and never 40% of the body)."""
     subscribe_url: str = "/subscribe"
     own_paths: list[str] = DEFAULT_OWN_PATHS
     """Path prefixes meterwall answers itself instead of the upstream."""
@@ -180,6 +182,7 @@ class PageRules:
     body_selector: str = ""
     lede_paragraphs: int = 1
     lede_words: int = 0
+    lede_max_words: int = 60
     default_access: AccessLevel = AccessLevel.METERED
 
     @classmethod
@@ -198,6 +201,7 @@ class PageRules:
             premium_patterns=compiled(proxy.premium_patterns),
             body_selector=proxy.body_selector,
             lede_paragraphs=proxy.lede_paragraphs,
+            lede_max_words=proxy.lede_max_words,
             lede_words=lede_words,
         )
 

@@ -15,12 +15,18 @@ import html
 import logging
 import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from meterwall.gateway.body import lede_end, lede_paragraphs
+from meterwall.gateway.body import (
+    HEADINGS,
+    SHORT_WORDS,
+    Paragraph,
+    body_paragraphs,
+    layout,
+    lede,
+)
 from meterwall.gateway.config import PageRules
 from meterwall.gateway.markup import load_json, meta, objects
 from meterwall.gateway.page import Page
@@ -34,13 +40,23 @@ from meterwall.gateway.text import (
     string_values,
     word_count,
 )
-from meterwall.gateway.tree import find, fragment, parse, remove_after, text_of
+from meterwall.gateway.tree import (
+    class_and_id,
+    find,
+    fragment,
+    inside,
+    remove_after,
+    text_of,
+)
 
 log = logging.getLogger(__name__)
 
 SLOT_TAG = "meterwall-slot"
 _PROSE_WORDS = 40
 _WORD = re.compile(r"\w+")
+
+LEDE_SHARE = 0.4
+"""The most of an article's words a lede may keep, so a "lede" is never half the story."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +96,13 @@ def _class_add(node: LexborNode, name: str) -> None:
         node.attrs["class"] = " ".join([*classes, name])
 
 
-def _truncate(paragraph: LexborNode, keep_words: int) -> str:
-    """Keep the first ``keep_words`` words of ``paragraph`` (an element or a text node).
+def _cut_inside(paragraph: Paragraph, body: LexborNode, keep_words: int) -> list[str]:
+    """Keep the first ``keep_words`` words of ``paragraph``, drop everything after in ``body``.
 
     Returns the text removed.
     """
-    texts = (
-        [paragraph]
-        if paragraph.is_text_node
-        else [n for n in paragraph.traverse(include_text=True) if n.is_text_node]
-    )
     remaining = keep_words
-    for text in texts:
+    for text in paragraph.texts:
         content = text.text_content or ""
         count = word_count(content)
         if count <= remaining:
@@ -99,51 +110,125 @@ def _truncate(paragraph: LexborNode, keep_words: int) -> str:
             continue
         ends = [m.end() for m in _WORD.finditer(content)]
         cut = ends[remaining - 1] if remaining else 0
-        following = [] if text is paragraph else remove_after(text, paragraph)
-        tail = " ".join([content[cut:], *(text_of(n) for n in following)])
+        following = [n for n in remove_after(text, body) if not _page_furniture(n)]
+        gated = [content[cut:], *(text_of(n) for n in following)]
         for node in following:
             node.decompose()
         text.replace_with(content[:cut] + " …")
-        return tail
-    return ""
-
-
-def _lede_by_words(body: LexborNode, words: int) -> tuple[LexborNode | None, list[str], str]:
-    """The last lede node when the lede is ``words`` words; the lede texts; the text cut off."""
-    end: LexborNode | None = None
-    kept: list[str] = []
-    budget = words
-    for paragraph in lede_paragraphs(body):
-        end = paragraph
-        count = word_count(text_of(paragraph))
-        tail = _truncate(paragraph, budget) if count > budget else ""
-        kept.append(text_of(paragraph))
-        budget -= count
-        if budget <= 0:
-            return end, kept, tail
-    return end, kept, ""
+        return gated
+    return []
 
 
 def _cut_body(body: LexborNode, rules: PageRules) -> tuple[list[str], list[str]]:
-    """Cut ``body`` after its lede; return (gated texts, lede texts)."""
+    """Cut ``body`` after its lede; return (gated texts, lede texts).
+
+    The lede is counted in paragraphs (joined while shorter than
+    :data:`~meterwall.gateway.body.LEDE_MIN_WORDS`) or, with
+    ``policy.lede_words``, in words; either way it keeps at most
+    ``proxy.lede_max_words`` words and at most :data:`LEDE_SHARE` of the body.
+    """
+    with_headings = body_paragraphs(body, headings=True)
+    paragraphs = [p for p in with_headings if p.block.tag not in HEADINGS]
+    total = sum(word_count(p.text) for p in paragraphs)
+    cap = min(rules.lede_max_words, max(SHORT_WORDS, int(total * LEDE_SHARE)))
     if rules.lede_words > 0:
-        end, kept, tail = _lede_by_words(body, rules.lede_words)
+        cap = min(cap, rules.lede_words)
+        chosen: list[Paragraph] = []
+        words = 0
+        for paragraph in paragraphs:
+            chosen.append(paragraph)
+            words += word_count(paragraph.text)
+            if words >= cap:
+                break
     else:
-        end = lede_end(body, rules.lede_paragraphs)
-        kept = [text_of(p) for p in _until(lede_paragraphs(body), end)]
-        tail = ""
+        chosen = lede(body, rules.lede_paragraphs, with_headings)
+    kept: list[str] = []
+    budget = cap
+    for paragraph in chosen:
+        text = paragraph.text
+        count = word_count(text)
+        if count > budget:
+            gated = _cut_inside(paragraph, body, budget)
+            kept.append(" ".join(_WORD.findall(text)[:budget]))
+            return gated, kept
+        kept.append(text)
+        budget -= count
+    end = chosen[-1].end if chosen else None
     removed = remove_after(end, body) if end is not None else list(body.iter(include_text=True))
-    gated = [tail, *(text_of(node) for node in removed)]
+    removed = [node for node in removed if not _page_furniture(node)]
+    gated = [text_of(node) for node in removed]
     for node in removed:
         node.decompose()
     return gated, kept
 
 
-def _until(nodes: list[LexborNode], end: LexborNode | None) -> Iterator[LexborNode]:
-    for node in nodes:
-        yield node
-        if end is None or node.mem_id == end.mem_id:
-            return
+_SITE_BOX = re.compile(
+    r"share|social|related|recommend|comment|respond|disqus|newsletter|signup|subscribe|"
+    r"promo|sponsor|popular|trending|widget|breadcrumb|pagination|author-bio|tags"
+)
+_SITE_TAGS = frozenset({"nav", "aside", "footer"})
+
+
+def _page_furniture(node: LexborNode) -> bool:
+    """Whether ``node``, found after the lede inside the body, is the site's and stays.
+
+    Share bars, related links, comment threads and the like carry no article
+    text.  Figures, captions, embeds and anything hidden (a client-side
+    paywall's hidden body) belong to the story and go with it.
+    """
+    if not node.is_element_node:
+        return False
+    attrs = node.attributes
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return False
+    return node.tag in _SITE_TAGS or bool(_SITE_BOX.search(class_and_id(node)))
+
+
+_KEPT_FURNITURE = frozenset({"nav", "header", "footer", "aside"})
+_KEPT_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
+
+
+def _kept_in_fail_closed(paragraph: Paragraph) -> bool:
+    """Text a page gated whole still shows: the headline and the site's own furniture."""
+    if paragraph.block.tag == "h1":
+        return True
+    furniture = paragraph.furniture
+    if furniture is None:
+        return False
+    role = (furniture.attributes.get("role") or "").casefold()
+    return furniture.tag in _KEPT_FURNITURE or role in _KEPT_ROLES
+
+
+def _remove(paragraph: Paragraph) -> str:
+    text = paragraph.text
+    if paragraph.whole_block and paragraph.block.parent is not None:
+        paragraph.block.decompose()
+    else:
+        for node in paragraph.texts:
+            node.decompose()
+    return text
+
+
+def _gate_whole(tree: LexborHTMLParser) -> list[str]:
+    """Fail closed: remove every text of the page but the headline and the site's furniture.
+
+    For an article whose body could not be found: its text may be anywhere
+    outside the navigation, header, footer and asides.  Returns the gated texts.
+    """
+    if tree.body is None:
+        return []
+    return [_remove(p) for p in layout(tree.body).paragraphs if not _kept_in_fail_closed(p)]
+
+
+def _cut_other_posts(tree: LexborHTMLParser, body: LexborNode) -> list[str]:
+    """On a listing showing full posts, remove the prose of the posts besides the body's."""
+    if tree.body is None:
+        return []
+    return [
+        _remove(p)
+        for p in layout(tree.body).paragraphs
+        if p.prose and not inside(p.block, body) and p.block.tag != "h1"
+    ]
 
 
 def _prose_in_scripts(tree: LexborHTMLParser) -> list[str]:
@@ -251,25 +336,48 @@ def _cut(
     """Cut ``tree``'s body after its lede: the body, the fingerprint of the gated text
     (wherever it also hides), and the lede."""
     body = find(tree, page.body) if page.body is not None else None
-    gated, lede = _cut_body(body, rules) if body is not None else ([], [])
+    if body is not None:
+        gated, lede = _cut_body(body, rules)
+        if page.listing:
+            gated += _cut_other_posts(tree, body)
+    else:
+        gated, lede = [*_prose_in_scripts(tree)], []
+        gated += _gate_whole(tree)
     gated += body_texts(tree)
-    if body is None:
-        gated += _prose_in_scripts(tree)
     return body, Fingerprint.of(gated, [*lede, *_teaser_texts(tree, page)]), lede
 
 
 def gated_text(page: Page, rules: PageRules) -> Fingerprint:
     """The fingerprint of what a reader shown the teaser of ``page`` must not receive."""
-    return _cut(parse(page.html), page, rules)[1]
+    return _cut(page.tree(), page, rules)[1]
+
+
+def _keep_server_rendered(tree: LexborHTMLParser) -> None:
+    """Leave a React Server Components page (Next.js App Router) as the server rendered it.
+
+    Its scripts would render the page again from the flight data, which no
+    longer holds the body: the reader would get the framework's error page
+    instead of the teaser and the gate.  Without them the page stays the
+    server's HTML; its links are ordinary links.
+    """
+    flight = [s for s in tree.css("script:not([src])") if "self.__next_f" in s.text(deep=True)]
+    if not flight:
+        return
+    for script in flight:
+        script.decompose()
+    for script in tree.css("script[src]"):
+        if "/_next/static/" in (script.attributes.get("src") or ""):
+            script.decompose()
 
 
 def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) -> Prepared:
     prepared = Prepared(html="", token=token, full_text=False)
-    tree = parse(page.html)
+    tree = page.tree()
     body, fingerprint, lede = _cut(tree, page, rules)
     mark(tree, page, teaser=" ".join(t.strip() for t in lede))
     summary = " ".join(" ".join(t.split()) for t in lede)
     scrub_tree(tree, fingerprint, page.headline, summary[:160] or page.headline)
+    _keep_server_rendered(tree)
     if body is not None:
         _class_add(body, PAYWALLED_CLASS)
     _insert_slots(tree, body, prepared, page.amp)
@@ -283,7 +391,7 @@ def _prepare_teaser(page: Page, rules: PageRules, assets: Assets, token: str) ->
 
 def _prepare_full(page: Page, assets: Assets, token: str) -> Prepared:
     prepared = Prepared(html="", token=token, full_text=True)
-    tree = parse(page.html)
+    tree = page.tree()
     body = find(tree, page.body) if page.body is not None else None
     mark(tree, page, teaser=None)
     if body is not None:

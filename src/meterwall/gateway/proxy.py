@@ -521,7 +521,13 @@ class Gateway:
         """The analysed page at ``url``: once per cached copy and URL when it is cached."""
 
         def run() -> Page | None:
-            return analyse(_decode_html(fetched.body, charset(fetched.headers)), url, self.rules)
+            page = analyse(_decode_html(fetched.body, charset(fetched.headers)), url, self.rules)
+            if page is not None and page.body is None:
+                log.warning(
+                    "article body not found at %s: gated whole; set proxy.body_selector", url
+                )
+                self.services.metrics.bodies_not_found.inc()
+            return page
 
         if self.cache is None or not fetched.version:
             return run()

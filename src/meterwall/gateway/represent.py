@@ -63,7 +63,9 @@ class _Cutter:
             lede = "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs)
         else:
             lede = "\n\n".join(paragraphs)
-        self.ledes.add(lede)
+        # What the reader may see, in every form a post's other fields repeat it in
+        # (an excerpt that is the lede as plain text is not gated text left over).
+        self.ledes.update((lede, "\n\n".join(paragraphs), *(p.strip() for p in paragraphs)))
         return lede
 
     def drop(self, value: str) -> str:

@@ -92,6 +92,12 @@ class Metrics:
             buckets=_HTTP_BUCKETS,
             registry=registry,
         )
+        self.bodies_not_found = Counter(
+            "meterwall_proxy_body_not_found",
+            "Upstream article pages whose body was not found, so each was gated whole "
+            "(set proxy.body_selector for them).",
+            registry=registry,
+        )
         for outcome in OUTCOMES:
             self.decisions.labels(outcome)
         for policy in FAILURE_POLICIES:

@@ -99,6 +99,8 @@ def wording(copy: CopySettings, decision: Decision, site: str) -> Wording:
         heading, body = copy.regwall_heading, copy.regwall_body
     elif getattr(decision, "premium", False):
         heading, body = copy.premium_heading, copy.premium_body
+    elif limit == 0:
+        heading, body = copy.gate_heading_hard, copy.gate_body
     else:
         heading, body = copy.gate_heading, copy.gate_body
     return Wording(

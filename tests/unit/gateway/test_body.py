@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborNode
 
-from meterwall.gateway.body import find_body, lede_end, lede_paragraphs, select_body
+from meterwall.gateway.body import find_body, lede, lede_end, lede_paragraphs, select_body
 from meterwall.gateway.tree import parse, text_of
 
 SENTENCES = [
@@ -83,7 +84,9 @@ def test_body_split_into_chunks_between_ads() -> None:
 
 def test_text_separated_by_line_breaks() -> None:
     text_body = "<br><br>".join(f"BODY-{i} {s}" for i, s in enumerate(SENTENCES))
-    _, text = body_text(f'<td class="t"><font size="2">{text_body}</font></td>')
+    _, text = body_text(
+        f'<table><tr><td class="t"><font size="2">{text_body}</font></td></tr></table>'
+    )
     assert_whole_body(text)
 
 
@@ -189,10 +192,11 @@ def test_lede_is_the_first_real_paragraph_after_short_ones() -> None:
     tree = parse(html)
     body = find_body(tree)
     assert body is not None
+    # Each paragraph is under 25 words, so the lede is two of them.
     end = lede_end(body, 1)
-    assert end is not None and text_of(end).startswith("BODY-0")
+    assert end is not None and text_of(end).startswith("BODY-1")
     second = lede_end(body, 2)
-    assert second is not None and text_of(second).startswith("BODY-1")
+    assert second is not None and text_of(second).startswith("BODY-3")
     assert all("caption" not in text_of(p) for p in lede_paragraphs(body))
 
 
@@ -221,3 +225,133 @@ def test_layout_noise_never_moves_the_body(
     )
     _, text = body_text(main, extra)
     assert_whole_body(text)
+
+
+def test_a_related_links_list_is_not_the_body() -> None:
+    related = "".join(
+        f'<li><a href="/r{i}">Another long headline about the harbor and its future plans {i}</a>'
+        "</li>"
+        for i in range(10)
+    )
+    _, text = body_text(f'<div class="c">{"".join(paragraphs())}</div>', f"<ul>{related}</ul>")
+    assert_whole_body(text)
+    assert "Another long headline" not in text
+
+
+def test_a_tweet_embed_is_not_the_body_of_a_line_broken_story() -> None:
+    story = "<br>".join(f"BODY-{i} {s}" for i, s in enumerate(SENTENCES))
+    tweet = (
+        '<blockquote class="twitter-tweet"><p>TWEET What a day at the harbor, the whole town '
+        "came out to see the boats and nobody wanted to go home before dark.</p>"
+        "<p>TWEET More pictures to follow tomorrow from the harbor festival and the parade.</p>"
+        "</blockquote>"
+    )
+    _, text = body_text(f'<div class="s1">{story}<div class="e">{tweet}</div></div>')
+    assert_whole_body(text)
+
+
+def test_a_site_footer_is_not_the_body_of_a_list_story() -> None:
+    steps = "".join(f"<li>BODY-{i} {s}</li>" for i, s in enumerate(SENTENCES))
+    legal = "".join(
+        "<p>All content on this site is protected by copyright and may not be reproduced "
+        "without written permission from the publisher.</p>"
+        for _ in range(4)
+    )
+    body, text = body_text(f'<div class="r"><ol>{steps}</ol></div>', f"<footer>{legal}</footer>")
+    assert_whole_body(text)
+    assert "copyright" not in text
+    assert body.tag == "div"
+
+
+def test_prose_spread_over_the_whole_page_body_is_not_a_body() -> None:
+    html = (
+        "<!doctype html><html><body>"
+        + "<br>".join(f"BODY-{i} {s}" for i, s in enumerate(SENTENCES))
+        + "</body></html>"
+    )
+    assert find_body(parse(html)) is None
+
+
+def lede_text(main: str) -> str:
+    body = find_body(parse(page(main)))
+    assert body is not None
+    return " ".join(p.text for p in lede(body))
+
+
+LONG = (
+    "LEDE The harbor reopened on Monday after a winter of repairs, and dozens of fishing "
+    "boats left before dawn for the first time since the storm in November."
+)
+
+
+def story(before: str) -> str:
+    rest = "".join(paragraphs()[1:])
+    return f'<div class="k">{before}<p>{LONG}</p>{rest}</div>'
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        '<figure><img src="a.jpg"><figcaption>CAPTION Boats at dawn in the harbor on Monday '
+        "morning, as seen from the pier.</figcaption></figure>",
+        '<p class="credit">CREDIT Photograph by a staff photographer for the paper</p>',
+        '<div class="gallery"><p>CAPTION Gallery: twelve photographs of the harbor reopening '
+        "on Monday morning</p></div>",
+        '<div class="video-title"><p>CAPTION Watch: the first boats leave the harbor after '
+        "the long winter repairs</p></div>",
+        '<p class="dek">CAPTION A winter of repairs ends as the town celebrates the return '
+        "of its oldest industry and its boats</p>",
+    ],
+    ids=["caption", "credit", "gallery-title", "video-title", "dek"],
+)
+def test_the_lede_is_the_first_real_paragraph(before: str) -> None:
+    text = lede_text(story(before))
+    assert "LEDE The harbor reopened" in text
+    assert "BODY-1" not in text
+
+
+@pytest.mark.parametrize(
+    "before", ["<p>HAMBURG, March 3 —</p>", "<p>By Jane Writer, Harbor Reporter</p>"]
+)
+def test_datelines_and_bylines_stay_before_the_lede(before: str) -> None:
+    text = lede_text(story(before))
+    assert "LEDE The harbor reopened" in text
+    assert "BODY-1" not in text
+
+
+def test_a_short_first_paragraph_is_joined_with_the_next() -> None:
+    main = (
+        '<div class="k"><p>SHORT The harbor is open again.</p>'
+        + f"<p>{LONG}</p>"
+        + "".join(paragraphs()[1:])
+        + "</div>"
+    )
+    text = lede_text(main)
+    assert "SHORT" in text and "LEDE" in text and "BODY-1" not in text
+
+
+def test_line_broken_paragraphs_are_separate_paragraphs() -> None:
+    broken = "<br><br>".join([LONG, *(f"BODY-{i} {s}" for i, s in enumerate(SENTENCES))][:6])
+    main = f'<div class="k"><p>{broken}</p>{"".join(paragraphs()[6:])}</div>'
+    text = lede_text(main)
+    assert "LEDE" in text and "BODY-0" not in text
+
+
+def test_a_layout_wrapper_named_like_furniture_still_holds_the_body() -> None:
+    main = f'<div class="content-sidebar-wrap"><div class="e">{"".join(paragraphs())}</div></div>'
+    _, text = body_text(main)
+    assert_whole_body(text)
+
+
+def test_a_long_comment_thread_is_never_the_body() -> None:
+    comments = "".join(
+        f"<p>Reader {i} writes: I have lived by this harbor for forty years and never "
+        "seen a winter like this one, the boats deserve better.</p>"
+        for i in range(12)
+    )
+    main = (
+        f'<div class="a">{"".join(paragraphs()[:3])}</div>'
+        f'<div class="comment-list">{comments}</div>'
+    )
+    body = find_body(parse(page(main)))
+    assert body is None or "Reader 3 writes" not in text_of(body)

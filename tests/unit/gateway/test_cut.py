@@ -16,7 +16,10 @@ from tests.leaks import recoverable_runs
 
 RULES = PageRules(public_url="https://news.example")
 ASSETS = Assets(stylesheet="/_meterwall/meterwall.css", amp_css=".mw-gate{color:red}")
-LEDE = "LEDE The harbor reopened on Monday under a bright and windy sky for once."
+LEDE = (
+    "LEDE The harbor reopened on Monday under a bright and windy sky for once, and the first "
+    "boats were out before dawn with their crews."
+)
 REST = [
     f"SECRET-{i} Paragraph {i} of the body that only subscribers may read in full."
     for i in range(6)
@@ -147,3 +150,77 @@ def test_the_pre_send_check_sees_rich_text_runs(monkeypatch: pytest.MonkeyPatch)
     prepared = prepare(analysed(page_html(extra)), RULES, False, ASSETS)  # type: ignore[arg-type]
     assert prepared.fallback
     assert not recoverable_runs(prepared.personalise(), REST, [LEDE])
+
+
+def test_an_article_whose_body_is_not_found_is_gated_whole() -> None:
+    prose = "<br>".join(REST)
+    html_text = (
+        '<!doctype html><html><head><meta property="og:type" content="article"><title>H</title>'
+        f"</head><body><nav><a href=/>Home</a> <a href=/news>News</a></nav><h1>H</h1>{LEDE}<br>"
+        f"{prose}<footer>Contact the newsroom</footer></body></html>"
+    )
+    page = analysed(html_text)
+    assert page.body is None  # type: ignore[attr-defined]
+    prepared = prepare(page, RULES, False, ASSETS)  # type: ignore[arg-type]
+    html = prepared.personalise(gate="<i>GATE</i>")
+    assert "SECRET" not in html and "harbor reopened" not in html
+    assert "<h1>H</h1><i>GATE</i>" in html
+    assert "Home" in html and "Contact the newsroom" in html
+
+
+def test_a_configured_selector_that_matches_nothing_fails_closed() -> None:
+    rules = PageRules(public_url="https://news.example", body_selector=".gone")
+    prepared = prepare(analysed(page_html()), rules, False, ASSETS)  # type: ignore[arg-type]
+    html = prepared.personalise(gate="<i>GATE</i>")
+    assert "SECRET" not in html and "<i>GATE</i>" in html
+
+
+def test_a_long_first_paragraph_is_capped() -> None:
+    words = " ".join(f"w{i}" for i in range(400))
+    html_text = page_html().replace(f"<p>{LEDE}</p>", f"<p>LEDE {words}</p>")
+    rules = PageRules(public_url="https://news.example", lede_max_words=50)
+    html = prepare(analysed(html_text), rules, False, ASSETS).personalise()  # type: ignore[arg-type]
+    assert "w40" in html and "w60" not in html and "SECRET" not in html
+
+
+def test_share_bars_and_related_links_after_the_lede_stay() -> None:
+    extra = '<div class="share-tools"><a href="/s">Share this story</a></div>'
+    html_text = page_html().replace("</div></main>", f"{extra}</div></main>")
+    html = prepare(analysed(html_text), RULES, False, ASSETS).personalise()  # type: ignore[arg-type]
+    assert "Share this story" in html and "SECRET" not in html
+
+
+def test_a_listing_showing_full_posts_keeps_no_post_beyond_a_lede() -> None:
+    posts = "".join(
+        f'<div class="post"><h2><a href="/p{n}">Post {n}</a></h2><p>{LEDE}</p>'
+        + "".join(f"<p>POST-{n} {p}</p>" for p in REST)
+        + "</div>"
+        for n in range(3)
+    )
+    html_text = (
+        '<!doctype html><html><head><script type="application/ld+json">{"@type": "Blog"}'
+        f"</script></head><body><h1>A blog</h1><main>{posts}</main></body></html>"
+    )
+    page = analyse(html_text, "https://news.example/", RULES)
+    assert page is not None and page.listing
+    html = prepare(page, RULES, False, ASSETS).personalise(gate="<i>GATE</i>")
+    assert "SECRET" not in html and "<i>GATE</i>" in html
+
+
+def test_an_app_router_teaser_stays_as_the_server_rendered_it() -> None:
+    flight = '<script>self.__next_f.push([1,"0:[\\"$\\",\\"article\\"]"])</script>'
+    runtime = '<script src="/_next/static/chunks/app.js" async></script>'
+    own = '<script src="/assets/analytics.js"></script>'
+    html_text = page_html(runtime + own).replace("</body>", f"{flight}</body>")
+    html = prepare(analysed(html_text), RULES, False, ASSETS).personalise(gate="<i>G</i>")  # type: ignore[arg-type]
+    assert "__next_f" not in html and "/_next/static/" not in html
+    assert "/assets/analytics.js" in html, "the site's other scripts stay"
+    assert "<i>G</i>" in html
+    full = prepare(analysed(html_text), RULES, True, ASSETS).personalise()  # type: ignore[arg-type]
+    assert "__next_f" in full, "a reader with full access gets the page as it was"
+
+
+def test_a_pages_router_teaser_keeps_its_scripts() -> None:
+    runtime = '<script src="/_next/static/chunks/main.js" defer></script>'
+    html = prepare(analysed(page_html(runtime + _next_data([LEDE]))), RULES, False, ASSETS)  # type: ignore[arg-type]
+    assert "/_next/static/chunks/main.js" in html.personalise()

@@ -112,3 +112,53 @@ def test_settings_refuse_bad_patterns_and_selectors() -> None:
         ProxySettings(body_selector="div[")
     with pytest.raises(ValueError, match="plain CSS value"):
         ProxySettings(style={"accent": "red;} body{display:none"})
+
+
+LONG_PROSE = "".join(
+    f"<p>Paragraph {i} of a story without any markup at all, written long enough to read "
+    "as real article prose in a column of text.</p>"
+    for i in range(10)
+)
+
+
+def test_an_article_without_markup_is_recognised_from_the_page_itself() -> None:
+    body = (
+        f'<div class="top"><a href="/">Home</a></div><h1>Harbor reopens</h1><div>{LONG_PROSE}</div>'
+    )
+    page = analyse(doc("", body), PUBLIC + "/harbor-reopens", RULES)
+    assert page is not None and page.body is not None
+    dated = f'<p><time datetime="2024-03-01">1 March</time></p><div>{PROSE}</div>'
+    assert analyse(doc("", dated), PUBLIC + "/x", RULES) is not None
+
+
+def teaser_cards(count: int) -> str:
+    return "".join(
+        f'<div class="card"><h3><a href="/story-{i}">Story {i} headline</a></h3>'
+        f"<p>A short summary of story {i} that invites the reader to click through.</p></div>"
+        for i in range(count)
+    )
+
+
+def test_a_section_page_listing_news_articles_is_not_an_article() -> None:
+    items = [
+        {"@type": "ListItem", "position": i, "item": {"@type": "NewsArticle", "url": f"/s{i}"}}
+        for i in range(6)
+    ]
+    head = ld({"@type": "ItemList", "itemListElement": items})
+    head += '<meta property="og:type" content="article">'
+    assert analyse(doc(head, f"<main>{teaser_cards(6)}</main>"), PUBLIC + "/news", RULES) is None
+    many = "".join(ld({"@type": "NewsArticle", "headline": f"Story {i}"}) for i in range(5))
+    assert analyse(doc(many, f"<main>{teaser_cards(5)}</main>"), PUBLIC + "/", RULES) is None
+
+
+def test_a_front_page_of_teaser_cards_is_not_an_article() -> None:
+    head = '<meta property="og:type" content="article">'
+    assert analyse(doc(head, f"<h1>News</h1><main>{teaser_cards(8)}</main>"), PUBLIC, RULES) is None
+
+
+def test_a_blog_front_page_showing_a_full_post_is_gated() -> None:
+    post = f'<div class="post"><h2><a href="/post-1">The full post</a></h2>{LONG_PROSE}</div>'
+    body = f"<h1>My blog</h1><main>{post}{teaser_cards(4)}</main>"
+    page = analyse(doc(ld({"@type": "Blog"}), body), PUBLIC + "/", RULES)
+    assert page is not None and page.body is not None
+    assert page.listing
