@@ -26,7 +26,7 @@ from meterwall.metering.housekeeping import MeterPurger, build_meter_purger, pur
 from meterwall.metering.sql import SqlMeterStore
 from meterwall.storage.engine import create_engine
 from meterwall.storage.migrate import upgrade
-from meterwall.storage.schema import meter_reads
+from meterwall.storage.schema import login_tokens, meter_reads
 from tests.accounts_support import csrf_of, new_client, sign_in
 from tests.admin_support import running
 from tests.backends import create_postgres_database, drop_postgres_database, unavailable
@@ -289,3 +289,30 @@ async def test_deleting_my_reading_data_while_signed_in_forgets_the_accounts_art
         assert banner(await phone.get("/articles/story-4")) == "4 of 5 stories this month"
         mine = await phone.get("/account/meter")
         assert not re.search(r"Headline of story [123]\b", mine.text)
+
+
+async def test_housekeeping_forgets_sign_in_links_after_a_day(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    url = settings.resolved_database_url
+    upgrade(url)
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    try:
+        async with engine.begin() as conn:
+            for name, made in (("old", now - timedelta(days=2)), ("new", now - timedelta(hours=1))):
+                await conn.execute(
+                    login_tokens.insert().values(
+                        token_hash=name * 8,
+                        email=f"{name}@example.com",
+                        ip="192.0.2.1",
+                        next_path="/",
+                        created_at=made,
+                        expires_at=made + timedelta(minutes=10),
+                    )
+                )
+        await purgeables(settings, engine).purge_expired(now)
+        async with engine.connect() as conn:
+            left = (await conn.execute(select(login_tokens.c.email))).scalars().all()
+        assert left == ["new@example.com"]
+    finally:
+        await engine.dispose()

@@ -3,8 +3,9 @@
 Expired rows never count against a reader, so purging them is only about
 space (and the speed of each reader's meter query).  The SQL meter store
 needs it; Redis expires meter keys by itself.  The same round also deletes
-limit counters whose window has ended and Stripe webhook payloads older than
-``stripe.webhook_retention_days`` (whatever the meter store).  The app
+limit counters whose window has ended, sign-in links older than a day and
+Stripe webhook payloads older than ``stripe.webhook_retention_days``
+(whatever the meter store).  The app
 purges once when it starts and then every ``meter_purge_interval_seconds``;
 ``meterwall meter purge`` does the same once, for operators who prefer cron.
 With several workers or app servers each one purges: deleting rows that are
@@ -23,6 +24,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meterwall.billing.webhooks import WebhookRetention
+from meterwall.identity.loginlinks import LoginLinks
 from meterwall.metering.sql import SqlMeterStore
 from meterwall.settings import Settings
 from meterwall.storage.counters import Counters
@@ -57,6 +59,7 @@ def purgeables(settings: Settings, engine: AsyncEngine) -> Purgeables:
     stores: list[Purgeable] = [
         Counters(engine),
         WebhookRetention(engine, timedelta(days=settings.stripe.webhook_retention_days)),
+        LoginLinks(engine, settings.accounts, settings.public_url),
     ]
     if settings.meter_store == "sql":
         stores.insert(0, SqlMeterStore(engine))

@@ -46,7 +46,7 @@ REGISTER: dict[str, TableUse] = {
     ),
     "login_tokens": TableUse(
         "email address and IP address of each sign-in link (a hash of the link)",
-        "a day after the link was made, whenever login links are purged",
+        "a day after the link was made (deleted by the housekeeping round)",
         "kept",
         "deleted",
     ),
