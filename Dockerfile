@@ -3,11 +3,11 @@
 #   docker run -p 8000:8000 -e METERWALL_SECRET_KEY=... meterwall
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
-# Wheels for meterwall and every dependency, built once; the runtime stage installs them
-# without a compiler or network access to source repositories.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Wheels for meterwall and every dependency at the versions CI tested (constraints.txt),
+# built once; the runtime stage installs them without a compiler.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt .
 
 FROM python:3.11-slim AS runtime
 RUN useradd --system --uid 10001 --home-dir /var/lib/meterwall --create-home meterwall

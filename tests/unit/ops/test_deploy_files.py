@@ -48,6 +48,7 @@ def _dockerfile() -> list[str]:
 def test_the_dockerfile_builds_in_stages_and_runs_meterwall_as_a_user() -> None:
     lines = _dockerfile()
     stages = [line for line in lines if line.upper().startswith("FROM ")]
+    assert any("-c constraints.txt" in line for line in lines), "the versions CI tested"
     assert len(stages) >= 2, "a multi-stage build"
     final = lines[lines.index(stages[-1]) :]
     users = [line.split()[1] for line in final if line.upper().startswith("USER ")]
