@@ -331,43 +331,49 @@ async def account_page(request: Request) -> Response:
     )
 
 
-async def end_other_sessions(request: Request) -> Response:
-    """Sign out every other browser of the account; this one stays signed in."""
+async def _account_form(request: Request) -> tuple[dict[str, str], Member] | Response:
+    """A form posted from ``/account``: its fields (CSRF checked) and the signed-in member,
+    or the way to the sign-in page."""
     services = services_of(request)
     visitor = services.identity.visitor(request)
-    await form_fields(request, visitor, "account")
+    fields = await form_fields(request, visitor, "account")
     member = await current_member(request, visitor, services.clock())
     if member is None:
         return login_redirect("/account")
-    await services.members.sessions.end_others(member.account.id, member.session.id)
+    return fields, member
+
+
+async def end_other_sessions(request: Request) -> Response:
+    """Sign out every other browser of the account; this one stays signed in."""
+    posted = await _account_form(request)
+    if isinstance(posted, Response):
+        return posted
+    _fields, member = posted
+    sessions = services_of(request).members.sessions
+    await sessions.end_others(member.account.id, member.session.id)
     return redirect("/account?notice=others-ended")
 
 
 async def revoke_gift(request: Request) -> Response:
     """The giver ends one of their gift links (readers who opened it keep the article)."""
+    posted = await _account_form(request)
+    if isinstance(posted, Response):
+        return posted
+    fields, member = posted
     services = services_of(request)
-    visitor = services.identity.visitor(request)
-    fields = await form_fields(request, visitor, "account")
-    now = services.clock()
-    member = await current_member(request, visitor, now)
-    if member is None:
-        return login_redirect("/account")
-    gift_id = fields.get("gift", "")
-    revoked = await services.members.gifts.revoke(member.account.id, gift_id[:32], now)
+    gift_id = fields.get("gift", "")[:32]
+    revoked = await services.members.gifts.revoke(member.account.id, gift_id, services.clock())
     return redirect("/account?notice=" + ("gift-revoked" if revoked else "gift-unknown"))
 
 
 async def end_session(request: Request) -> Response:
     """End one of the account's sessions (this one included)."""
-    services = services_of(request)
-    visitor = services.identity.visitor(request)
-    fields = await form_fields(request, visitor, "account")
-    now = services.clock()
-    member = await current_member(request, visitor, now)
-    if member is None:
-        return login_redirect("/account")
+    posted = await _account_form(request)
+    if isinstance(posted, Response):
+        return posted
+    fields, member = posted
     session_id = fields.get("session", "")
-    await services.members.sessions.end(member.account.id, session_id)
+    await services_of(request).members.sessions.end(member.account.id, session_id)
     if session_id == member.session.id:
         return start_session_response(request, "/", new_reader_id())
     return redirect("/account?notice=session-ended")
