@@ -241,22 +241,35 @@ def median(values: Sequence[float]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-async def asgi_get(app: Any, path: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> int:
-    """One GET straight through ``app``'s ASGI interface (no HTTP client); its status."""
-    status = 0
+async def asgi_fetch(
+    app: Any,
+    target: str,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    client: tuple[str, int] = ("127.0.0.1", 50000),
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One GET of ``target`` (path and query) straight through ``app``'s ASGI interface,
+    with no HTTP client: the status, headers and body."""
+    path, _, query = target.partition("?")
+    status, answered, chunks = 0, [], []
     done = asyncio.Event()
+    asked = False
 
     async def receive() -> dict[str, Any]:
-        if not done.is_set():
+        nonlocal asked
+        if not asked:
+            asked = True
             return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
-        nonlocal status
+        nonlocal status, answered
         if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
+            status, answered = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                done.set()
 
     scope = {
         "type": "http",
@@ -265,13 +278,18 @@ async def asgi_get(app: Any, path: str, headers: Sequence[tuple[bytes, bytes]] =
         "method": "GET",
         "scheme": "http",
         "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
+        "raw_path": path.encode("latin-1", "replace"),
+        "query_string": query.encode("latin-1", "replace"),
         "root_path": "",
         "headers": [(b"host", b"127.0.0.1:8000"), *headers],
-        "client": ("127.0.0.1", 50000),
+        "client": client,
         "server": ("127.0.0.1", 8000),
         "state": {},
     }
     await app(scope, receive, send)
-    return status
+    return status, answered, b"".join(chunks)
+
+
+async def asgi_get(app: Any, path: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> int:
+    """One GET straight through ``app``'s ASGI interface (no HTTP client); its status."""
+    return (await asgi_fetch(app, path, headers))[0]

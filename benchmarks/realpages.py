@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from common import ROOT, machine, median, say
+from common import ROOT, asgi_fetch, machine, median, say
 from tests.fixtures.upstream.harness import readings
 
 from meterwall.gateway.text import unescape_js
@@ -159,47 +159,10 @@ def build_app(data_dir: Path, pages: dict[str, bytes]) -> Any:
 
 
 async def fetch(app: Any, target: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """One GET through ``app``'s ASGI interface: status, headers, body."""
-    path, _, query = target.partition("?")
-    status, headers, chunks = 0, [], []
-    done = asyncio.Event()
-
-    asked = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal asked
-        if not asked:
-            asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, headers
-        if message["type"] == "http.response.start":
-            status, headers = message["status"], list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                done.set()
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode("latin-1", "replace"),
-        "query_string": query.encode("latin-1", "replace"),
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"Mozilla/5.0 benchmark")],
-        "client": ("198.51.100.7", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    await app(scope, receive, send)
-    return status, headers, b"".join(chunks)
+    """One GET through ``app``'s ASGI interface, as a reader's browser: status, headers, body."""
+    return await asgi_fetch(
+        app, target, [(b"user-agent", b"Mozilla/5.0 benchmark")], ("198.51.100.7", 50000)
+    )
 
 
 def _decode(raw: bytes) -> str:

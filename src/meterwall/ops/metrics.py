@@ -10,7 +10,6 @@ samples there, and whichever worker answers ``/metrics`` adds them all up.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from meterwall.web.client import client_ip
+from meterwall.web.client import client_ip, in_networks
 
 if TYPE_CHECKING:
     from meterwall.app import Services
@@ -127,15 +126,6 @@ class Metrics:
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
-
-
-def in_networks(address: str, networks: list[str]) -> bool:
-    """Whether ``address`` lies in one of ``networks`` (CIDRs); an unreadable address does not."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
 def _services(request: Request) -> Services:

@@ -10,6 +10,7 @@ folds the browser's anonymous meter into the account's.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -331,24 +332,33 @@ async def account_page(request: Request) -> Response:
     )
 
 
-async def _account_form(request: Request) -> tuple[dict[str, str], Member] | Response:
-    """A form posted from ``/account``: its fields (CSRF checked) and the signed-in member,
-    or the way to the sign-in page."""
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A form a signed-in reader posted: its fields (CSRF checked), the browser, the member."""
+
+    fields: dict[str, str]
+    visitor: Visitor
+    member: Member
+
+
+async def posted_form(request: Request, purpose: str, back: str) -> Posted | Response:
+    """The form posted for ``purpose`` by a signed-in reader, or the way to the sign-in
+    page (returning to ``back``) when the browser is not signed in."""
     services = services_of(request)
     visitor = services.identity.visitor(request)
-    fields = await form_fields(request, visitor, "account")
+    fields = await form_fields(request, visitor, purpose)
     member = await current_member(request, visitor, services.clock())
     if member is None:
-        return login_redirect("/account")
-    return fields, member
+        return login_redirect(back)
+    return Posted(fields, visitor, member)
 
 
 async def end_other_sessions(request: Request) -> Response:
     """Sign out every other browser of the account; this one stays signed in."""
-    posted = await _account_form(request)
+    posted = await posted_form(request, "account", "/account")
     if isinstance(posted, Response):
         return posted
-    _fields, member = posted
+    member = posted.member
     sessions = services_of(request).members.sessions
     await sessions.end_others(member.account.id, member.session.id)
     return redirect("/account?notice=others-ended")
@@ -356,25 +366,24 @@ async def end_other_sessions(request: Request) -> Response:
 
 async def revoke_gift(request: Request) -> Response:
     """The giver ends one of their gift links (readers who opened it keep the article)."""
-    posted = await _account_form(request)
+    posted = await posted_form(request, "account", "/account")
     if isinstance(posted, Response):
         return posted
-    fields, member = posted
     services = services_of(request)
-    gift_id = fields.get("gift", "")[:32]
-    revoked = await services.members.gifts.revoke(member.account.id, gift_id, services.clock())
+    gift_id = posted.fields.get("gift", "")[:32]
+    account_id = posted.member.account.id
+    revoked = await services.members.gifts.revoke(account_id, gift_id, services.clock())
     return redirect("/account?notice=" + ("gift-revoked" if revoked else "gift-unknown"))
 
 
 async def end_session(request: Request) -> Response:
     """End one of the account's sessions (this one included)."""
-    posted = await _account_form(request)
+    posted = await posted_form(request, "account", "/account")
     if isinstance(posted, Response):
         return posted
-    fields, member = posted
-    session_id = fields.get("session", "")
-    await services_of(request).members.sessions.end(member.account.id, session_id)
-    if session_id == member.session.id:
+    session_id = posted.fields.get("session", "")
+    await services_of(request).members.sessions.end(posted.member.account.id, session_id)
+    if session_id == posted.member.session.id:
         return start_session_response(request, "/", new_reader_id())
     return redirect("/account?notice=session-ended")
 

@@ -25,6 +25,7 @@ from meterwall.web.account import (
     current_member,
     form_fields,
     login_redirect,
+    posted_form,
     redirect,
     render,
     services_of,
@@ -208,15 +209,14 @@ async def cancel_form(request: Request) -> Response:
 
 
 async def _set_ending(request: Request, end: bool) -> Response:
+    posted = await posted_form(request, "account", "/account")
+    if isinstance(posted, Response):
+        return posted
     services = services_of(request)
-    visitor = services.identity.visitor(request)
-    await form_fields(request, visitor, "account")
     now = services.clock()
-    member = await current_member(request, visitor, now)
-    if member is None:
-        return login_redirect("/account")
+    member = posted.member
     if not services.billing.enabled:
-        return render(request, "payments_off.html", {}, visitor, 503)
+        return render(request, "payments_off.html", {}, posted.visitor, 503)
     try:
         await services.billing.set_ending(member.account.id, end, now)
     except PaymentError:
@@ -281,14 +281,13 @@ async def gift_form(request: Request) -> Response:
 
 async def create_gift(request: Request) -> Response:
     """Create a gift link to one article, within the monthly allowance."""
+    posted = await posted_form(request, "gift", "/account")
+    if isinstance(posted, Response):
+        return posted
     services = services_of(request)
-    visitor = services.identity.visitor(request)
-    fields = await form_fields(request, visitor, "gift")
     now = services.clock()
-    member = await current_member(request, visitor, now)
-    if member is None:
-        return login_redirect("/account")
-    found = await services.articles.by_slug(fields.get("article", ""))
+    visitor, member = posted.visitor, posted.member
+    found = await services.articles.by_slug(posted.fields.get("article", ""))
     if found is None:
         raise HTTPException(404, "There is no article at this address.")
     entitlements = await services.billing.entitlements(member.account.id, now)

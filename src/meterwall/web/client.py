@@ -30,6 +30,11 @@ def _trusted(address: str, networks: Iterable[Network]) -> bool:
     return any(ip in net for net in networks)
 
 
+def in_networks(address: str, networks: Sequence[str]) -> bool:
+    """Whether ``address`` lies in one of ``networks`` (CIDRs); an unreadable address does not."""
+    return _trusted(address, _networks(tuple(networks)))
+
+
 def _forwarded(values: list[str]) -> list[str]:
     """The ``for=`` addresses of ``Forwarded`` header values, in order."""
     chain: list[str] = []

@@ -26,6 +26,7 @@ from meterwall.web.account import (
     current_member,
     form_fields,
     login_redirect,
+    posted_form,
     redirect,
     render,
     services_of,
@@ -146,16 +147,14 @@ async def delete_account_form(request: Request) -> Response:
 
 async def delete_account_now(request: Request) -> Response:
     """Erase the account once its address is typed; the browser leaves signed out."""
+    posted = await posted_form(request, "delete-account", "/account/delete")
+    if isinstance(posted, Response):
+        return posted
     services = services_of(request)
-    visitor = services.identity.visitor(request)
-    fields = await form_fields(request, visitor, "delete-account")
     now = services.clock()
-    member = await current_member(request, visitor, now)
-    if member is None:
-        return login_redirect("/account/delete")
-    account = member.account
+    visitor, account = posted.visitor, posted.member.account
     csrf = services.csrf.token(visitor.reader_id, "delete-account")
-    if fields.get("confirm", "").strip().casefold() != account.email:
+    if posted.fields.get("confirm", "").strip().casefold() != account.email:
         return _delete_page(
             request,
             account.email,
